@@ -1,0 +1,133 @@
+/*
+ * ossresume.h - the whole C surface of ossresume_c.
+ *
+ * The text between the CDEF markers is handed verbatim to cffi's cdef() by
+ * ossresume_c/_build_ffi.py, so it must stay plain C declarations (no macros,
+ * no #if, no inline bodies).  Every function that touches bulk data is called
+ * by cffi with the GIL released.
+ */
+#ifndef OSSRESUME_H
+#define OSSRESUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CDEF BEGIN */
+
+/* ---- CRC-64/XZ (ECMA-182, reflected, init and xorout all ones) ----------
+ * crc is the finished value of the data seen so far (0 for no data), exactly
+ * like zlib's crc32(): osr_crc64_update(osr_crc64_update(0, A), B) ==
+ * osr_crc64_update(0, A+B).  The value is what OSS sends in
+ * x-oss-hash-crc64ecma. */
+uint64_t osr_crc64_update(uint64_t crc, const void *buf, size_t len);
+/* crc64(A+B) from crc64(A), crc64(B) and len(B).  combine(c, x, 0) == c. */
+uint64_t osr_crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
+
+/* Implementations, best first.  Index 0..count-1.  The selected one is the
+ * best available, unless OSSRESUME_CRC64_IMPL names another available one. */
+int osr_crc64_impl_count(void);
+const char *osr_crc64_impl_name(int index);
+int osr_crc64_impl_available(int index);   /* 1 if this CPU/build can run it */
+int osr_crc64_impl_selected(void);          /* index of the dispatched one */
+int osr_crc64_select(int index);            /* 0 ok, -1 not available */
+uint64_t osr_crc64_update_with(int index, uint64_t crc, const void *buf, size_t len);
+
+/* ---- MD5 ---------------------------------------------------------------- */
+typedef struct {
+    uint32_t state[4];
+    uint64_t length;          /* bytes hashed so far */
+    unsigned char block[64];  /* pending partial block */
+} osr_md5_ctx;
+
+void osr_md5_init(osr_md5_ctx *ctx);
+void osr_md5_update(osr_md5_ctx *ctx, const void *buf, size_t len);
+void osr_md5_final(osr_md5_ctx *ctx, unsigned char digest[16]);
+
+/* ---- Fused part I/O ------------------------------------------------------
+ * osr_read_part reads [offset, offset+length) of fd with pread in chunks of
+ * about 1 MiB, updating the CRC-64 (seeded with crc_seed) and, when md5 is not
+ * NULL, the MD5 context, in the same pass.
+ *   buf_len >= length: the bytes land in buf[0..length).
+ *   buf_len <  length: buf is scratch reused chunk by chunk (hash-only read).
+ * Returns 0 on success, or a positive errno.  A range running past EOF is a
+ * short read: returns 0 with *bytes_read < length (the caller decides).
+ * *crc_out is the CRC of the bytes actually read. */
+int osr_read_part(int fd, int64_t offset, int64_t length,
+                  void *buf, int64_t buf_len, uint64_t crc_seed,
+                  osr_md5_ctx *md5, int64_t *bytes_read, uint64_t *crc_out);
+
+/* osr_write_part writes buf[0..len) at offset with pwrite (retrying partial
+ * writes) while updating the CRC-64 seeded with crc_seed.  Returns 0 or a
+ * positive errno (ENOSPC, EACCES...). */
+int osr_write_part(int fd, int64_t offset, const void *buf, int64_t len,
+                   uint64_t crc_seed, uint64_t *crc_out);
+
+/* ---- Checkpoint codec (the OSS C SDK's XML, byte compatible) -------------
+ * Limits: strings are at most OSR_CP_STR_MAX-1 bytes (the C SDK cuts at 1023),
+ * part ETags at most OSR_CP_ETAG_MAX-1, at most OSR_CP_MAX_PARTS parts. */
+typedef struct {
+    int64_t index;
+    int64_t offset;
+    int64_t size;
+    int32_t completed;
+    char etag[128];
+    uint64_t crc64;
+} osr_cp_part;
+
+typedef struct {
+    char md5[64];               /* as read; dump writes the computed one */
+    int32_t type;               /* 1 upload, 2 download */
+    char file_path[1024];
+    int64_t file_size;
+    int64_t file_mtime;         /* microseconds */
+    char file_md5[64];
+    char object_key[1024];
+    int64_t object_size;
+    char object_last_modified[1024];
+    char object_etag[1024];
+    char upload_id[1024];
+    int64_t part_count;         /* CPParts/Number */
+    int64_t part_size;          /* CPParts/Size */
+    osr_cp_part *parts;         /* caller-owned array of part_capacity slots */
+    int64_t part_capacity;
+} osr_checkpoint;
+
+/* Serialize cp (parts[0..part_count)) as one line + "\n", with <MD5> filled
+ * when fill_md5 (MD5 of the document whose MD5 element is empty, lower-case
+ * hex) or empty when not (the C SDK's bytes).  Returns the document length,
+ * or -(needed) when cap is too small, or OSR_CP_EINVAL for an unencodable
+ * value (control characters, string over its limit). */
+int64_t osr_cp_dump(const osr_checkpoint *cp, int fill_md5, char *out, int64_t cap);
+
+/* Parse and validate.  cp->parts/part_capacity must be set by the caller
+ * (OSR_CP_MAX_PARTS slots always suffice).  Returns 0 when the document is a
+ * valid checkpoint, else one of the OSR_CP_E* codes with a one-line reason in
+ * err (NUL-terminated, truncated to err_cap).  Never reads or writes outside
+ * data[0..len) and the given buffers, whatever the input. */
+int osr_cp_load(const char *data, int64_t len, osr_checkpoint *cp, char *err, int64_t err_cap);
+
+/* The checks of load that need no XML: type, counts, index/offset/size
+ * consistency, sizes summing to the file (type 1) or object (type 2) size. */
+int osr_cp_validate(const osr_checkpoint *cp, char *err, int64_t err_cap);
+
+/* CDEF END */
+
+#define OSR_CP_STR_MAX 1024
+#define OSR_CP_ETAG_MAX 128
+#define OSR_CP_MAX_PARTS 10000
+
+/* Return codes of the checkpoint codec (also mirrored in Python). */
+#define OSR_CP_OK 0
+#define OSR_CP_EINVAL -1     /* a value out of range / inconsistent */
+#define OSR_CP_EPARSE -2     /* not well-formed, unknown entity, control char */
+#define OSR_CP_EMD5 -3       /* MD5 present and wrong */
+#define OSR_CP_ELIMIT -4     /* string too long, too many parts */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
