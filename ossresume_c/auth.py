@@ -1,0 +1,795 @@
+"""OSS request signing (V1 and V4) and its server-side verification.
+
+One module serves both ends: the client signs with ``sign_v1`` / ``sign_v4`` /
+``presign_v1`` / ``presign_v4`` and the emulator checks requests with
+``verify_request``. Because both use the same canonicalisation, a round trip is
+consistent by construction; the official vectors (``tests/data/signing.json``)
+pin that canonicalisation to what OSS and its SDKs compute.
+
+Conventions
+-----------
+* ``bucket`` and ``key`` are always the *decoded* names (``"a b/c"``, not
+  ``"a%20b%2Fc"``). ``None`` or ``""`` means "absent".
+* A ``Query`` is an ordered list of ``(name, value)`` pairs, decoded. For signing
+  a value of ``None`` and a value of ``""`` are the same thing: a flag parameter,
+  canonicalised as ``name`` without ``=`` (that is what OSS does for both
+  ``?uploads`` and ``?uploads=``). They differ only on the wire, see
+  ``encode_query``: ``None`` is written ``name`` and ``""`` is written ``name=``.
+* Header mappings are looked up case-insensitively; any ``Mapping`` works,
+  including ``http.client.HTTPMessage``. Values are compared after trimming
+  surrounding whitespace, as HTTP servers do.
+* Every function that depends on the clock takes ``now`` (epoch seconds) so tests
+  are deterministic.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
+from time import time as _time
+from typing import Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+from urllib.parse import quote
+
+__all__ = [
+    "Credentials",
+    "SUBRESOURCES",
+    "Query",
+    "encode_query",
+    "v1_string_to_sign",
+    "v1_signature",
+    "sign_v1",
+    "presign_v1",
+    "V4_ALGORITHM",
+    "UNSIGNED_PAYLOAD",
+    "v4_additional_headers",
+    "v4_canonical_request",
+    "v4_scope",
+    "v4_string_to_sign",
+    "v4_signing_key",
+    "v4_signature",
+    "sign_v4",
+    "presign_v4",
+    "VerifyResult",
+    "verify_request",
+    "has_signature",
+]
+
+Query = List[Tuple[str, Optional[str]]]
+
+V4_ALGORITHM = "OSS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+V4_TERMINATOR = "aliyun_v4_request"
+V4_MAX_EXPIRES = 7 * 24 * 3600  # OSS refuses V4 presigned URLs valid longer than 7 days
+
+_RESPONSE_OVERRIDES = (
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+)
+
+# Query parameters that take part in the V1 canonicalized resource (PROTOCOL.md).
+SUBRESOURCES: frozenset[str] = frozenset(
+    (
+        "uploads",
+        "uploadId",
+        "partNumber",
+        "acl",
+        "append",
+        "position",
+        "delete",
+        "security-token",
+        "versionId",
+        "sequential",
+        "tagging",
+        "symlink",
+        "objectMeta",
+        "restore",
+        "x-oss-process",
+        "resourceGroup",
+        "callback",
+        "callback-var",
+    )
+    + _RESPONSE_OVERRIDES
+)
+
+# Headers V4 always signs when present, besides every x-oss-* header.
+_V4_DEFAULT_SIGNED = frozenset(("content-type", "content-md5"))
+
+
+class Credentials:
+    """An access key pair, optionally with an STS security token.
+
+    ``repr`` and ``str`` show the key id only: secrets must never reach logs.
+    """
+
+    __slots__ = ("access_key_id", "access_key_secret", "security_token")
+
+    def __init__(
+        self, access_key_id: str, access_key_secret: str, security_token: Optional[str] = None
+    ) -> None:
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.security_token = security_token or None
+
+    def __repr__(self) -> str:
+        token = ", security_token='***'" if self.security_token else ""
+        return f"Credentials(access_key_id={self.access_key_id!r}, access_key_secret='***'{token})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.access_key_id, self.access_key_secret, self.security_token) == (
+            other.access_key_id,
+            other.access_key_secret,
+            other.security_token,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.access_key_id, self.access_key_secret, self.security_token))
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased names, trimmed values. With repeated names the last one wins."""
+    return {str(k).lower(): str(v).strip() for k, v in headers.items()}
+
+
+def _set_header(headers: MutableMapping[str, str], name: str, value: str) -> None:
+    """Set ``name`` replacing any existing spelling of it (``date`` vs ``Date``)."""
+    low = name.lower()
+    for existing in [k for k in headers if k.lower() == low]:
+        del headers[existing]
+    headers[name] = value
+
+
+def _has_header(headers: Mapping[str, str], name: str) -> bool:
+    low = name.lower()
+    return any(k.lower() == low for k in headers)
+
+
+def _rfc3986(text: str) -> str:
+    # quote() never escapes A-Za-z0-9 and "_.-~"; safe="" makes it escape "/" too.
+    return quote(text, safe="")
+
+
+def encode_query(query: Query) -> str:
+    """The query string for the wire (without ``?``): RFC 3986 encoding, order kept.
+
+    ``None`` values are written as a bare ``name``, ``""`` values as ``name=``.
+    """
+    parts = []
+    for name, value in query:
+        if value is None:
+            parts.append(_rfc3986(name))
+        else:
+            parts.append(f"{_rfc3986(name)}={_rfc3986(value)}")
+    return "&".join(parts)
+
+
+def _now(now: Optional[float]) -> float:
+    return _time() if now is None else float(now)
+
+
+# ---------------------------------------------------------------------------
+# Signature V1
+
+
+def _v1_resource(bucket: Optional[str], key: Optional[str], query: Query) -> str:
+    if not bucket:
+        resource = "/"
+    else:
+        resource = f"/{bucket}/{key or ''}"
+    subs = sorted(
+        ((name, value) for name, value in query if name in SUBRESOURCES),
+        key=lambda item: (item[0], item[1] or ""),
+    )
+    if subs:
+        resource += "?" + "&".join(name if not value else f"{name}={value}" for name, value in subs)
+    return resource
+
+
+def v1_string_to_sign(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: Mapping[str, str],
+    date: Optional[str] = None,
+) -> str:
+    """The V1 StringToSign.
+
+    ``date`` overrides the date line (presigned URLs put ``Expires`` there);
+    otherwise it is ``x-oss-date`` if present, else ``Date``, else empty.
+    """
+    low = _lower_headers(headers)
+    if date is None:
+        date = low.get("x-oss-date") or low.get("date", "")
+    oss_headers = "".join(
+        f"{name}:{low[name]}\n" for name in sorted(n for n in low if n.startswith("x-oss-"))
+    )
+    return (
+        f"{method.upper()}\n{low.get('content-md5', '')}\n{low.get('content-type', '')}\n"
+        f"{date}\n{oss_headers}{_v1_resource(bucket, key, query)}"
+    )
+
+
+def v1_signature(secret: str, string_to_sign: str) -> str:
+    """base64(HMAC-SHA1(secret, string_to_sign))."""
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def sign_v1(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: MutableMapping[str, str],
+    creds: Credentials,
+    now: Optional[float] = None,
+) -> None:
+    """Sign a request in place with an ``Authorization: OSS ak:sig`` header.
+
+    Adds ``Date`` (RFC 1123, GMT) when neither ``Date`` nor ``x-oss-date`` is
+    set, and ``x-oss-security-token`` when the credentials carry a token.
+    """
+    if not _has_header(headers, "Date") and not _has_header(headers, "x-oss-date"):
+        headers["Date"] = formatdate(_now(now), usegmt=True)
+    if creds.security_token:
+        _set_header(headers, "x-oss-security-token", creds.security_token)
+    sts = v1_string_to_sign(method, bucket, key, query, headers)
+    signature = v1_signature(creds.access_key_secret, sts)
+    _set_header(headers, "Authorization", f"OSS {creds.access_key_id}:{signature}")
+
+
+def presign_v1(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: Mapping[str, str],
+    creds: Credentials,
+    expires: int,
+    now: Optional[float] = None,
+) -> Query:
+    """Query parameters that make a V1 presigned URL valid for ``expires`` seconds.
+
+    Returns ``OSSAccessKeyId``, ``Expires`` (epoch seconds = now + expires),
+    ``Signature`` and, with STS, ``security-token`` (a sub-resource, so signed).
+    Append them to ``query``; the request must still carry any Content-Type,
+    Content-MD5 and x-oss-* headers passed here.
+    """
+    expires_at = str(int(_now(now)) + int(expires))
+    extra: Query = []
+    if creds.security_token:
+        extra.append(("security-token", creds.security_token))
+    sts = v1_string_to_sign(method, bucket, key, list(query) + extra, headers, date=expires_at)
+    signature = v1_signature(creds.access_key_secret, sts)
+    return [
+        ("OSSAccessKeyId", creds.access_key_id),
+        ("Expires", expires_at),
+        ("Signature", signature),
+    ] + extra
+
+
+# ---------------------------------------------------------------------------
+# Signature V4
+
+
+def v4_additional_headers(headers: Mapping[str, str], additional_headers: Iterable[str]) -> list[str]:
+    """The effective AdditionalHeaders: lower-cased, sorted, de-duplicated.
+
+    Names that are signed anyway (x-oss-*, content-type, content-md5) and names
+    absent from ``headers`` are dropped, so ``{x-oss-no-exist, ZAbc, x-oss-head1,
+    abc}`` and ``{ZAbc, abc}`` sign the same.
+    """
+    present = {str(k).lower() for k in headers}
+    names = set()
+    for name in additional_headers:
+        low = name.strip().lower()
+        if not low or low.startswith("x-oss-") or low in _V4_DEFAULT_SIGNED or low not in present:
+            continue
+        names.add(low)
+    return sorted(names)
+
+
+def _v4_uri(bucket: Optional[str], key: Optional[str]) -> str:
+    if not bucket:
+        return "/"
+    return quote(f"/{bucket}/{key or ''}", safe="/")
+
+
+def _v4_query(query: Query) -> str:
+    encoded = sorted(
+        (_rfc3986(name), _rfc3986(value) if value else "") for name, value in query
+    )
+    return "&".join(f"{name}={value}" if value else name for name, value in encoded)
+
+
+def v4_canonical_request(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: Mapping[str, str],
+    additional_headers: Iterable[str] = (),
+    payload_hash: Optional[str] = None,
+) -> str:
+    """The V4 CanonicalRequest. ``query`` is taken whole (the caller drops
+    ``x-oss-signature`` when verifying a presigned URL). The payload line is
+    ``payload_hash`` if given, else the ``x-oss-content-sha256`` header, else
+    UNSIGNED-PAYLOAD.
+    """
+    low = _lower_headers(headers)
+    extra = v4_additional_headers(low, additional_headers)
+    signed = set(extra)
+    signed.update(n for n in low if n.startswith("x-oss-") or n in _V4_DEFAULT_SIGNED)
+    canonical_headers = "".join(f"{name}:{low[name]}\n" for name in sorted(signed))
+    payload = payload_hash or low.get("x-oss-content-sha256") or UNSIGNED_PAYLOAD
+    return "\n".join(
+        (
+            method.upper(),
+            _v4_uri(bucket, key),
+            _v4_query(query),
+            canonical_headers,
+            ";".join(extra),
+            payload,
+        )
+    )
+
+
+def v4_scope(date: str, region: str, product: str = "oss") -> str:
+    """``yyyymmdd/region/product/aliyun_v4_request``."""
+    return f"{date}/{region}/{product}/{V4_TERMINATOR}"
+
+
+def v4_string_to_sign(canonical_request: str, datetime_str: str, scope: str) -> str:
+    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    return f"{V4_ALGORITHM}\n{datetime_str}\n{scope}\n{digest}"
+
+
+@lru_cache(maxsize=64)
+def v4_signing_key(secret: str, date: str, region: str, product: str = "oss") -> bytes:
+    """HMAC-SHA256 chain over date, region, product and the terminator (cached:
+    it changes once a day per key)."""
+    key = ("aliyun_v4" + secret).encode("utf-8")
+    for part in (date, region, product, V4_TERMINATOR):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
+
+
+def v4_signature(signing_key: bytes, string_to_sign: str) -> str:
+    return hmac.new(signing_key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _v4_datetime(now: Optional[float]) -> str:
+    return datetime.fromtimestamp(int(_now(now)), tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sign_v4(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: MutableMapping[str, str],
+    creds: Credentials,
+    region: str,
+    product: str = "oss",
+    now: Optional[float] = None,
+    additional_headers: Iterable[str] = (),
+) -> None:
+    """Sign a request in place with an ``OSS4-HMAC-SHA256`` Authorization header.
+
+    Sets ``x-oss-date``, ``x-oss-content-sha256`` (UNSIGNED-PAYLOAD unless the
+    caller already set a value) and ``x-oss-security-token`` with STS. The header
+    uses the v2 SDK layout: ``Credential=…,AdditionalHeaders=…,Signature=…``.
+    """
+    stamp = _v4_datetime(now)
+    _set_header(headers, "x-oss-date", stamp)
+    if not _has_header(headers, "x-oss-content-sha256"):
+        headers["x-oss-content-sha256"] = UNSIGNED_PAYLOAD
+    if creds.security_token:
+        _set_header(headers, "x-oss-security-token", creds.security_token)
+    extra = v4_additional_headers(headers, additional_headers)
+    canonical = v4_canonical_request(method, bucket, key, query, headers, extra)
+    scope = v4_scope(stamp[:8], region, product)
+    sts = v4_string_to_sign(canonical, stamp, scope)
+    signature = v4_signature(v4_signing_key(creds.access_key_secret, stamp[:8], region, product), sts)
+    value = f"{V4_ALGORITHM} Credential={creds.access_key_id}/{scope}"
+    if extra:
+        value += f",AdditionalHeaders={';'.join(extra)}"
+    value += f",Signature={signature}"
+    _set_header(headers, "Authorization", value)
+
+
+def presign_v4(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: Mapping[str, str],
+    creds: Credentials,
+    region: str,
+    expires: int,
+    product: str = "oss",
+    now: Optional[float] = None,
+    additional_headers: Iterable[str] = (),
+) -> Query:
+    """Query parameters that make a V4 presigned URL valid for ``expires`` seconds
+    (1 .. 7 days). ``headers`` is not modified; the request must send the
+    x-oss-*, Content-Type, Content-MD5 and additional headers passed here.
+
+    Returns x-oss-signature-version, x-oss-date, x-oss-expires, x-oss-credential,
+    then x-oss-security-token / x-oss-additional-headers when used, and last
+    x-oss-signature.
+    """
+    expires = int(expires)
+    if not 0 < expires <= V4_MAX_EXPIRES:
+        raise ValueError(f"expires must be within 1..{V4_MAX_EXPIRES} seconds, got {expires}")
+    stamp = _v4_datetime(now)
+    scope = v4_scope(stamp[:8], region, product)
+    extra = v4_additional_headers(headers, additional_headers)
+    params: Query = [
+        ("x-oss-signature-version", V4_ALGORITHM),
+        ("x-oss-date", stamp),
+        ("x-oss-expires", str(expires)),
+        ("x-oss-credential", f"{creds.access_key_id}/{scope}"),
+    ]
+    if creds.security_token:
+        params.append(("x-oss-security-token", creds.security_token))
+    if extra:
+        params.append(("x-oss-additional-headers", ";".join(extra)))
+    # A presigned URL never covers the payload, whatever header the caller holds.
+    canonical = v4_canonical_request(
+        method, bucket, key, list(query) + params, headers, extra, payload_hash=UNSIGNED_PAYLOAD
+    )
+    sts = v4_string_to_sign(canonical, stamp, scope)
+    signature = v4_signature(v4_signing_key(creds.access_key_secret, stamp[:8], region, product), sts)
+    return params + [("x-oss-signature", signature)]
+
+
+# ---------------------------------------------------------------------------
+# Verification (server side)
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of ``verify_request``.
+
+    ``error_code`` is one of None, "AccessDenied", "InvalidAccessKeyId",
+    "SignatureDoesNotMatch", "RequestTimeTooSkewed". ``anonymous`` is True when
+    the request carried no signature at all (error AccessDenied), so a server in
+    anonymous mode can let it through. ``message`` never contains secrets.
+    """
+
+    ok: bool
+    error_code: Optional[str]
+    message: str
+    string_to_sign: Optional[str]
+    access_key_id: Optional[str]
+    anonymous: bool = False
+    signature_version: Optional[int] = None
+
+
+def _fail(
+    code: str,
+    message: str,
+    *,
+    string_to_sign: Optional[str] = None,
+    access_key_id: Optional[str] = None,
+    version: Optional[int] = None,
+    anonymous: bool = False,
+) -> VerifyResult:
+    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version)
+
+
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method."
+)
+
+
+def _query_get(query: Query, name: str) -> Optional[str]:
+    for k, v in query:
+        if k == name:
+            return v or ""
+    return None
+
+
+def has_signature(query: Query, headers: Mapping[str, str]) -> bool:
+    """True when the request carries any OSS signature (header or presigned)."""
+    if any(str(k).lower() == "authorization" for k in headers):
+        return True
+    names = {k for k, _ in query}
+    return "Signature" in names or "x-oss-signature" in names
+
+
+def _parse_v4_date(text: str) -> Optional[float]:
+    try:
+        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
+def _parse_http_date(text: str) -> Optional[float]:
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def _parse_v4_authorization(value: str) -> Optional[dict[str, str]]:
+    """Both layouts: v2's ``Credential=..,AdditionalHeaders=..,Signature=..`` and
+    oss2's ``Credential=.., Signature=.., AdditionalHeaders=..``."""
+    rest = value[len(V4_ALGORITHM):]
+    if not rest[:1].isspace():
+        return None
+    fields: dict[str, str] = {}
+    for item in rest.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, val = item.partition("=")
+        if not sep:
+            return None
+        fields[name.strip()] = val.strip()
+    if "Credential" not in fields or "Signature" not in fields:
+        return None
+    return fields
+
+
+def _split_credential(credential: str) -> Optional[Tuple[str, str, str, str]]:
+    """``ak/date/region/product/aliyun_v4_request`` -> (ak, date, region, product)."""
+    parts = credential.rsplit("/", 4)
+    if len(parts) != 5 or parts[4] != V4_TERMINATOR or not all(parts[:4]):
+        return None
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def verify_request(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    headers: Mapping[str, str],
+    lookup_secret: Callable[[str], Optional[str]],
+    now: Optional[float] = None,
+    max_skew: float = 900,
+    region: Optional[str] = None,
+) -> VerifyResult:
+    """Check the signature of a received request.
+
+    ``bucket``/``key``/``query`` are decoded. Header V1, header V4 (both
+    layouts), presigned V1 and presigned V4 are recognised. Checks, in order:
+    the form of the signature (else AccessDenied), the date (missing or bad:
+    AccessDenied; skewed or, for presigned URLs, expired: RequestTimeTooSkewed /
+    AccessDenied), the key id (InvalidAccessKeyId), then the signature
+    (SignatureDoesNotMatch with the StringToSign the server computed).
+
+    V4's region and product come from the credential scope. If ``region`` is
+    given and the scope names another region, the result is AccessDenied
+    ("invalid signing region"), like a real endpoint serving one region.
+    """
+    low = _lower_headers(headers)
+    current = _now(now)
+    authorization = low.get("authorization")
+    if authorization:
+        if authorization.startswith(V4_ALGORITHM):
+            return _verify_v4_header(method, bucket, key, query, low, authorization, lookup_secret, current, max_skew, region)
+        if authorization.startswith("OSS "):
+            return _verify_v1_header(method, bucket, key, query, low, authorization, lookup_secret, current, max_skew)
+        return _fail("AccessDenied", "Unsupported Authorization header.")
+    names = {k for k, _ in query}
+    if "x-oss-signature" in names or "x-oss-signature-version" in names or "x-oss-credential" in names:
+        return _verify_v4_presign(method, bucket, key, query, low, lookup_secret, current, region)
+    if "Signature" in names or "OSSAccessKeyId" in names:
+        return _verify_v1_presign(method, bucket, key, query, low, lookup_secret, current)
+    return _fail("AccessDenied", "The request carries no signature (anonymous access denied).", anonymous=True)
+
+
+def _check_v1(
+    secret: str, access_key_id: str, signature: str, string_to_sign: str
+) -> VerifyResult:
+    expected = v1_signature(secret, string_to_sign)
+    if hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
+        return VerifyResult(True, None, "OK", string_to_sign, access_key_id, False, 1)
+    return _fail("SignatureDoesNotMatch", _MISMATCH, string_to_sign=string_to_sign, access_key_id=access_key_id, version=1)
+
+
+def _verify_v1_header(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    low: dict[str, str],
+    authorization: str,
+    lookup_secret: Callable[[str], Optional[str]],
+    now: float,
+    max_skew: float,
+) -> VerifyResult:
+    access_key_id, sep, signature = authorization[4:].strip().rpartition(":")
+    if not sep or not access_key_id or not signature:
+        return _fail("AccessDenied", "Malformed V1 Authorization header.", version=1)
+    date_text = low.get("x-oss-date") or low.get("date")
+    if not date_text:
+        return _fail("AccessDenied", "The request has no Date or x-oss-date header.", access_key_id=access_key_id, version=1)
+    when = _parse_http_date(date_text)
+    if when is None:
+        return _fail("AccessDenied", "Invalid date in Date or x-oss-date.", access_key_id=access_key_id, version=1)
+    if abs(now - when) > max_skew:
+        return _fail(
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            access_key_id=access_key_id,
+            version=1,
+        )
+    secret = lookup_secret(access_key_id)
+    if secret is None:
+        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=1)
+    sts = v1_string_to_sign(method, bucket, key, query, low, date=date_text)
+    return _check_v1(secret, access_key_id, signature, sts)
+
+
+def _verify_v1_presign(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    low: dict[str, str],
+    lookup_secret: Callable[[str], Optional[str]],
+    now: float,
+) -> VerifyResult:
+    access_key_id = _query_get(query, "OSSAccessKeyId")
+    expires = _query_get(query, "Expires")
+    signature = _query_get(query, "Signature")
+    if not access_key_id or not expires or not signature:
+        return _fail("AccessDenied", "Presigned V1 URL needs OSSAccessKeyId, Expires and Signature.", version=1)
+    try:
+        expires_at = int(expires)
+    except ValueError:
+        return _fail("AccessDenied", "Invalid Expires in presigned URL.", access_key_id=access_key_id, version=1)
+    if now > expires_at:
+        return _fail("AccessDenied", "Request has expired.", access_key_id=access_key_id, version=1)
+    secret = lookup_secret(access_key_id)
+    if secret is None:
+        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=1)
+    sts = v1_string_to_sign(method, bucket, key, query, low, date=expires)
+    return _check_v1(secret, access_key_id, signature, sts)
+
+
+def _check_v4(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    low: Mapping[str, str],
+    additional: Iterable[str],
+    stamp: str,
+    credential: Tuple[str, str, str, str],
+    signature: str,
+    secret: str,
+    payload_hash: Optional[str] = None,
+) -> VerifyResult:
+    access_key_id, date, region, product = credential
+    canonical = v4_canonical_request(method, bucket, key, query, low, additional, payload_hash)
+    sts = v4_string_to_sign(canonical, stamp, v4_scope(date, region, product))
+    expected = v4_signature(v4_signing_key(secret, date, region, product), sts)
+    if hmac.compare_digest(expected.encode("ascii"), signature.lower().encode("utf-8", "replace")):
+        return VerifyResult(True, None, "OK", sts, access_key_id, False, 4)
+    return _fail("SignatureDoesNotMatch", _MISMATCH, string_to_sign=sts, access_key_id=access_key_id, version=4)
+
+
+def _split_additional(text: Optional[str]) -> list[str]:
+    return [name for name in (text or "").split(";") if name.strip()]
+
+
+def _v4_scope_error(
+    credential: Tuple[str, str, str, str], stamp: str, region: Optional[str]
+) -> Optional[VerifyResult]:
+    access_key_id, date, scope_region, _ = credential
+    if date != stamp[:8]:
+        return _fail("AccessDenied", "The credential scope date does not match x-oss-date.", access_key_id=access_key_id, version=4)
+    if region is not None and scope_region != region:
+        return _fail("AccessDenied", f"Invalid signing region in credential scope: expected {region!r}.", access_key_id=access_key_id, version=4)
+    return None
+
+
+def _verify_v4_header(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    low: dict[str, str],
+    authorization: str,
+    lookup_secret: Callable[[str], Optional[str]],
+    now: float,
+    max_skew: float,
+    region: Optional[str],
+) -> VerifyResult:
+    fields = _parse_v4_authorization(authorization)
+    credential = _split_credential(fields["Credential"]) if fields else None
+    if fields is None or credential is None:
+        return _fail("AccessDenied", "Malformed OSS4-HMAC-SHA256 Authorization header.", version=4)
+    access_key_id = credential[0]
+    stamp = low.get("x-oss-date")
+    if not stamp:
+        return _fail("AccessDenied", "The request has no x-oss-date header.", access_key_id=access_key_id, version=4)
+    when = _parse_v4_date(stamp)
+    if when is None:
+        return _fail("AccessDenied", "Invalid x-oss-date (expected yyyymmddTHHMMSSZ).", access_key_id=access_key_id, version=4)
+    if abs(now - when) > max_skew:
+        return _fail(
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            access_key_id=access_key_id,
+            version=4,
+        )
+    error = _v4_scope_error(credential, stamp, region)
+    if error is not None:
+        return error
+    secret = lookup_secret(access_key_id)
+    if secret is None:
+        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=4)
+    additional = _split_additional(fields.get("AdditionalHeaders"))
+    return _check_v4(method, bucket, key, query, low, additional, stamp, credential, fields["Signature"], secret)
+
+
+def _verify_v4_presign(
+    method: str,
+    bucket: Optional[str],
+    key: Optional[str],
+    query: Query,
+    low: dict[str, str],
+    lookup_secret: Callable[[str], Optional[str]],
+    now: float,
+    region: Optional[str],
+) -> VerifyResult:
+    version = _query_get(query, "x-oss-signature-version")
+    raw_credential = _query_get(query, "x-oss-credential")
+    stamp = _query_get(query, "x-oss-date")
+    expires = _query_get(query, "x-oss-expires")
+    signature = _query_get(query, "x-oss-signature")
+    credential = _split_credential(raw_credential) if raw_credential else None
+    if version != V4_ALGORITHM or credential is None or not signature:
+        return _fail("AccessDenied", "Malformed V4 presigned URL.", version=4)
+    access_key_id = credential[0]
+    when = _parse_v4_date(stamp) if stamp else None
+    if stamp is None or when is None:
+        return _fail("AccessDenied", "Missing or invalid x-oss-date in presigned URL.", access_key_id=access_key_id, version=4)
+    try:
+        lifetime = int(expires or "")
+    except ValueError:
+        return _fail("AccessDenied", "Missing or invalid x-oss-expires in presigned URL.", access_key_id=access_key_id, version=4)
+    if not 0 < lifetime <= V4_MAX_EXPIRES:
+        return _fail("AccessDenied", "x-oss-expires must be within 1 second and 7 days.", access_key_id=access_key_id, version=4)
+    if now > when + lifetime:
+        return _fail("AccessDenied", "Request has expired.", access_key_id=access_key_id, version=4)
+    error = _v4_scope_error(credential, stamp, region)
+    if error is not None:
+        return error
+    secret = lookup_secret(access_key_id)
+    if secret is None:
+        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=4)
+    additional = _split_additional(_query_get(query, "x-oss-additional-headers"))
+    signed_query = [(k, v) for k, v in query if k != "x-oss-signature"]
+    return _check_v4(
+        method, bucket, key, signed_query, low, additional, stamp, credential, signature, secret,
+        payload_hash=UNSIGNED_PAYLOAD,
+    )
