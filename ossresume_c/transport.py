@@ -1,0 +1,192 @@
+"""HTTP transport: URL building, signing, pooled sessions and per-request retries.
+
+One ``Transport`` serves one engine call; its connection pool is sized for the
+number of parallel workers.  Bodies are bytes-like objects, sent as one
+zero-copy chunk (never a file object, which requests would send in 16 KiB
+writes), so a retry re-sends the body from its start.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import __version__
+from . import auth
+from . import retry
+from . import status as st
+from .config import Endpoint, RequestOptions
+
+log = logging.getLogger("ossresume_c")
+
+Query = Sequence[Tuple[str, Optional[str]]]
+USER_AGENT = f"ossresume_c/{__version__}"
+
+# The exceptions that mean "the connection or the stream broke".
+_IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+              requests.exceptions.ContentDecodingError, ConnectionError, TimeoutError)
+
+
+class Cancelled(Exception):
+    """Raised inside a worker when the call is being cancelled."""
+
+
+@dataclass
+class Reply:
+    """A finished request: its Status, the raw response (body consumed) and what
+    the ``consume`` hook returned."""
+
+    status: st.Status
+    response: Optional[requests.Response]
+    result: Any = None
+    attempts: int = 1
+
+
+def encode_key(key: str) -> str:
+    # Every '/' is sent as %2F (the server decodes the path), so no client-side
+    # library can rewrite '.'/'..' segments of a key.
+    enc = quote(key, safe="")
+    if set(key) == {"."}:
+        enc = enc.replace(".", "%2E")
+    return enc
+
+
+class Transport:
+    def __init__(self, options: RequestOptions, pool_size: int = 10,
+                 cancel: Optional[threading.Event] = None) -> None:
+        self.options = options
+        self.config = options.config
+        self.ctl = options.ctl
+        self.endpoint: Endpoint = Endpoint.parse(self.config.endpoint)
+        self.credentials = self.config.credentials()
+        self.cancel = cancel or threading.Event()
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, pool_size), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = self.ctl.verify
+        self.session.trust_env = False
+        if self.ctl.proxy:
+            self.session.proxies = {"http": self.ctl.proxy, "https": self.ctl.proxy}
+        ua = USER_AGENT + (f" {self.ctl.user_agent_suffix}" if self.ctl.user_agent_suffix else "")
+        self.session.headers.update({"User-Agent": ua, "Accept-Encoding": "identity"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- addressing ---------------------------------------------------------
+    def url(self, bucket: Optional[str], key: Optional[str], query: Query) -> str:
+        ep = self.endpoint
+        path_key = encode_key(key) if key else ""
+        if not bucket:
+            url = f"{ep.scheme}://{ep.netloc}/"
+        elif self.config.is_cname:
+            url = f"{ep.scheme}://{ep.netloc}/{path_key}"
+        elif ep.is_ip:
+            url = f"{ep.scheme}://{ep.netloc}/{bucket}/{path_key}"
+        else:
+            url = f"{ep.scheme}://{bucket}.{ep.netloc}/{path_key}"
+        q = auth.encode_query(query)
+        return f"{url}?{q}" if q else url
+
+    def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: Query,
+             headers: dict) -> None:
+        creds = self.credentials
+        if not creds.access_key_id or not creds.access_key_secret:
+            return  # anonymous request
+        if int(self.config.signature_version) == 1:
+            auth.sign_v1(method, bucket, key, list(query), headers, creds)
+        else:
+            region = self.config.region or _region_from_host(self.endpoint.host)
+            auth.sign_v4(method, bucket, key, list(query), headers, creds, region,
+                         product=self.config.product or "oss")
+
+    # -- sending ------------------------------------------------------------
+    def send(self, op: str, method: str, bucket: Optional[str], key: Optional[str],
+             query: Query = (), headers: Optional[Mapping[str, str]] = None,
+             body: Any = None, stream: bool = False,
+             consume: Optional[Callable[[requests.Response], Tuple[Optional[st.Status], Any]]] = None,
+             ) -> Reply:
+        """Send one request with retries.
+
+        ``consume(response)`` runs on a 2xx response (inside the retry loop) and
+        returns ``(error_status_or_None, result)``; an error status with a
+        retryable code (CRC mismatch, broken stream) is retried like a 5xx.
+        """
+        attempts = max(0, int(self.ctl.max_retries)) + 1
+        url = self.url(bucket, key, query)
+        last: Optional[Reply] = None
+        for attempt in range(attempts):
+            if attempt:
+                delay = retry.backoff_delay(attempt - 1, self.ctl.backoff_base, self.ctl.backoff_cap)
+                log.info("%s %s/%s: retry %d/%d in %.2fs after %s", op, bucket, key, attempt,
+                         attempts - 1, delay, last.status if last else "?")
+                if self.cancel.wait(delay):
+                    break
+            last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            last.attempts = attempt + 1
+            if last.status.is_ok() or not retry.is_retryable(last.status.code):
+                return last
+        assert last is not None
+        return last
+
+    def _attempt(self, op: str, method: str, bucket: Optional[str], key: Optional[str],
+                 query: Query, headers: Optional[Mapping[str, str]], body: Any, url: str,
+                 stream: bool, consume: Any) -> Reply:
+        hdrs = dict(headers or {})
+        self.sign(method, bucket, key, query, hdrs)
+        try:
+            resp = self.session.request(
+                method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,
+                timeout=(self.ctl.connect_timeout, self.ctl.read_timeout))
+        except _IO_ERRORS as exc:
+            return Reply(_io_status(exc, op), None)
+        except requests.RequestException as exc:
+            return Reply(st.Status(st.HTTP_IO_ERROR, "HttpIoError", f"{op}: {exc}"), None)
+        try:
+            ok = 200 <= resp.status_code < 300
+            if ok and consume is not None:
+                err, result = consume(resp)
+                status = err or st.status_from_response(resp.status_code, resp.headers, b"")
+                return Reply(status, resp, result)
+            if ok and stream:
+                return Reply(st.status_from_response(resp.status_code, resp.headers, b""), resp)
+            content = resp.content
+            status = st.status_from_response(resp.status_code, resp.headers, content)
+            if not ok:
+                log.debug("%s %s/%s -> %s", op, bucket, key, status)
+            return Reply(status, resp, content)
+        except _IO_ERRORS as exc:
+            return Reply(_io_status(exc, op), resp)
+        finally:
+            if not stream or not (200 <= resp.status_code < 300) or consume is not None:
+                resp.close()
+
+
+def _io_status(exc: BaseException, op: str) -> st.Status:
+    code = st.REQUEST_TIMEOUT if isinstance(exc, (requests.Timeout, TimeoutError)) else st.HTTP_IO_ERROR
+    name = "RequestTimeout" if code == st.REQUEST_TIMEOUT else "HttpIoError"
+    return st.Status(code, name, f"{op}: {type(exc).__name__}: {exc}")
+
+
+def _region_from_host(host: str) -> str:
+    # oss-cn-hangzhou.aliyuncs.com / oss-cn-hangzhou-internal.aliyuncs.com -> cn-hangzhou
+    first = host.split(".")[0]
+    if first.startswith("oss-"):
+        region = first[4:]
+        for suffix in ("-internal",):
+            if region.endswith(suffix):
+                region = region[: -len(suffix)]
+        return region
+    return "cn-hangzhou"
