@@ -1,0 +1,84 @@
+"""Resume decisions (pure): is a checkpoint usable, and which parts the server
+already holds correctly."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from .layout import PartPlan
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    size: int
+    mtime_us: int     # st_mtime_ns // 1000, as the C SDK records it
+
+
+def upload_checkpoint_problem(cp_type: int, cp_file_size: int, cp_mtime_us: int, cp_upload_id: str,
+                              cp_key: str, key: str, local: LocalFile) -> str:
+    """Why an upload checkpoint cannot be resumed for this file and key ("" if it can)."""
+    if cp_type != 1:
+        return f"checkpoint type {cp_type} is not an upload checkpoint"
+    if cp_file_size != local.size:
+        return f"file size changed ({cp_file_size} -> {local.size})"
+    if cp_mtime_us != local.mtime_us:
+        return "file modification time changed"
+    if not cp_upload_id:
+        return "checkpoint has no upload id"
+    if cp_key and cp_key != key:
+        return f"checkpoint is for another object key ({cp_key!r})"
+    return ""
+
+
+@dataclass(frozen=True)
+class ServerPart:
+    number: int
+    etag: str
+    size: int
+    crc64: Optional[int]
+
+
+@dataclass
+class Reconciliation:
+    done: Dict[int, Tuple[str, int]] = field(default_factory=dict)   # index -> (etag, crc64)
+    todo: List[int] = field(default_factory=list)                     # indexes to (re)send
+    mismatched: List[int] = field(default_factory=list)               # server held other bytes
+    recovered: List[int] = field(default_factory=list)                # server had, checkpoint not
+
+
+def parts_to_verify(plan: PartPlan, server: Mapping[int, ServerPart]) -> List[int]:
+    """Indexes whose server copy has the right size: only these need a local CRC."""
+    out = []
+    for part in plan.parts:
+        sp = server.get(part.number)
+        if sp is not None and sp.size == part.size and sp.crc64 is not None:
+            out.append(part.index)
+    return out
+
+
+def reconcile_with_server(plan: PartPlan, recorded_done: Iterable[int],
+                          server: Mapping[int, ServerPart],
+                          local_crcs: Mapping[int, int]) -> Reconciliation:
+    """Decide, part by part, what the server already holds correctly.
+
+    A part counts as done only when the server lists it with the right size and
+    a CRC-64 equal to the CRC-64 of the local range.  The checkpoint's
+    "completed" flags are hints: a recorded part that the server lacks or holds
+    with other bytes is sent again, and a part the server has that the
+    checkpoint missed (a crash between the response and the checkpoint write)
+    is accepted when it verifies.
+    """
+    recorded = set(recorded_done)
+    rec = Reconciliation()
+    for part in plan.parts:
+        sp = server.get(part.number)
+        local = local_crcs.get(part.index)
+        if sp is not None and sp.size == part.size and sp.crc64 is not None and local == sp.crc64:
+            rec.done[part.index] = (sp.etag, sp.crc64)
+            if part.index not in recorded:
+                rec.recovered.append(part.index)
+        else:
+            if sp is not None:
+                rec.mismatched.append(part.index)
+            rec.todo.append(part.index)
+    return rec
