@@ -1,7 +1,22 @@
 """ossresume_c: resumable upload and download of large files to Alibaba Cloud OSS.
 
-The public API mirrors the OSS C SDK (``resumable_upload_file`` returning a
-``Status``); a Pythonic ``Client`` and a C++-SDK-style ``OssClient`` sit on the
-same engine.
+The public API mirrors the OSS C SDK: build ``options`` with
+``request_options_create()``, parameters with ``create_resumable_clt_params()``,
+then ``resumable_upload_file()`` / ``resumable_download_file()`` return a
+``Status`` (``status_is_ok(status)``).  Logging goes to the ``ossresume_c`` logger.
 """
 __version__ = "0.1.0"
+
+from .config import (Config, HttpController, RequestOptions, config_create,  # noqa: E402
+                     http_controller_create, http_io_deinitialize, http_io_initialize,
+                     request_options_create)
+from .params import ResumableCltParams, create_resumable_clt_params  # noqa: E402
+from .status import Status, status_is_ok  # noqa: E402
+from .upload import resumable_upload_file  # noqa: E402
+
+__all__ = [
+    "__version__", "Config", "HttpController", "RequestOptions", "config_create",
+    "http_controller_create", "http_io_initialize", "http_io_deinitialize",
+    "request_options_create", "ResumableCltParams", "create_resumable_clt_params", "Status",
+    "status_is_ok", "resumable_upload_file",
+]
