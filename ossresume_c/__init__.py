@@ -12,7 +12,22 @@ from .config import (Config, HttpController, RequestOptions, config_create,  # n
                      request_options_create)
 from .params import ResumableCltParams, create_resumable_clt_params  # noqa: E402
 from .status import Status, status_is_ok  # noqa: E402
-from .upload import resumable_upload_file  # noqa: E402
+
+# Engine entry points load on first use: importing the package stays cheap.
+_LAZY = {
+    "resumable_upload_file": ("upload", "resumable_upload_file"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ossresume_c' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__", "Config", "HttpController", "RequestOptions", "config_create",
