@@ -1,0 +1,1 @@
+"""pytest plugin of ossresume_c (fixtures arrive with the emulator)."""
