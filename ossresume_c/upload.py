@@ -13,10 +13,8 @@ import logging
 import mimetypes
 import os
 import queue
-import signal
 import threading
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
@@ -27,9 +25,10 @@ from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, r
 from .config import RequestOptions
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams, create_resumable_clt_params
-from .progress import CallbackRaised, ProgressCallback, ProgressReporter
+from .progress import ProgressCallback, ProgressReporter
 from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
                         upload_checkpoint_problem)
+from .scheduler import PartRunner
 from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
@@ -115,7 +114,6 @@ class UploadJob:
         self.upload_id = ""
         self.done: Dict[int, Tuple[str, int]] = {}   # index -> (etag, crc64)
         self.progress = ProgressReporter(callback, 0)
-        self.interrupted: Optional[str] = None        # "KeyboardInterrupt" / "SIGTERM"
         self.bytes_sent = 0
 
     # -- driver ---------------------------------------------------------------
@@ -333,47 +331,16 @@ class UploadJob:
 
     # -- sending parts --------------------------------------------------------
     def _send_missing_parts(self) -> Optional[st.Status]:
-        """Send every part not yet done, ``thread_num`` at a time.  The first
-        failure stops scheduling; parts in flight finish and are recorded."""
+        """Send every part not yet done, ``thread_num`` at a time."""
         assert self.plan is not None
-        todo = deque(p.index for p in self.plan.parts if p.index not in self.done)
+        todo = [p.index for p in self.plan.parts if p.index not in self.done]
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
         for _ in range(min(self.threads, len(todo))):
             buffers.put(bytearray(self.plan.part_size))
-        failure: Optional[st.Status] = None
-        inflight: Dict[Future, int] = {}
-        restore_sigterm = self._catch_sigterm()
-        try:
-            self.progress.report()
-            with ThreadPoolExecutor(self.threads, thread_name_prefix="ossresume-upload") as pool:
-                while inflight or (todo and failure is None and not self.cancel.is_set()):
-                    try:
-                        while todo and len(inflight) < self.threads and failure is None \
-                                and not self.cancel.is_set():
-                            index = todo.popleft()
-                            inflight[pool.submit(self._upload_part, index, buffers)] = index
-                        finished, _ = wait(inflight, timeout=0.1, return_when=FIRST_COMPLETED)
-                        for fut in finished:
-                            index = inflight.pop(fut)
-                            status = self._record(index, fut)
-                            if status is not None and failure is None:
-                                failure = status
-                                self.cancel.set()
-                        if self.interrupted == "SIGTERM" and failure is None:
-                            failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
-                                                "terminated by SIGTERM; the checkpoint was kept")
-                        self.progress.report()
-                        self._maybe_save()
-                    except KeyboardInterrupt:
-                        self.interrupted = "KeyboardInterrupt"
-                        self.cancel.set()
-                    except CallbackRaised as exc:
-                        self.cancel.set()
-                        if failure is None:
-                            failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
-        finally:
-            restore_sigterm()
-        if self.interrupted == "KeyboardInterrupt":
+        runner = PartRunner(self.threads, self.cancel, self.progress, self._maybe_save,
+                            "ossresume-upload")
+        failure = runner.run(todo, lambda i: self._upload_part(i, buffers), self._record)
+        if runner.interrupted == "KeyboardInterrupt":
             self._save_quietly()
             raise KeyboardInterrupt
         if failure is None and len(self.done) != self.plan.count:
@@ -381,11 +348,9 @@ class UploadJob:
         return failure
 
     def _upload_part(self, index: int, buffers: "queue.SimpleQueue[bytearray]"
-                     ) -> Tuple[Optional[st.Status], str, int]:
+                     ) -> Tuple[Optional[st.Status], Optional[Tuple[str, int]]]:
         """Worker: read the part (CRC-64 and optional MD5 in the same C pass) and send it."""
         assert self.plan is not None and self.transport is not None
-        if self.cancel.is_set():
-            return None, "", -1   # skipped
         part = self.plan.parts[index]
         buf = buffers.get()
         try:
@@ -394,37 +359,27 @@ class UploadJob:
                                        want_md5=self.options.ctl.enable_md5)
             except OSError as exc:
                 return st.Status(st.FILE_READ_ERROR, "FileReadError",
-                                 f"reading part {part.number} of {self.filepath!r}: {exc}"), "", 0
+                                 f"reading part {part.number} of {self.filepath!r}: {exc}"), None
             if got.bytes_read != part.size:
-                return _file_changed(self.filepath), "", 0
+                return _file_changed(self.filepath), None
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
                                           headers=_pick(self.headers, PART_HEADERS))
             if not status.is_ok() or res is None:
-                return status, "", 0
-            return None, res.etag, got.crc64
+                return status, None
+            return None, (res.etag, got.crc64)
         finally:
             buffers.put(buf)
 
-    def _record(self, index: int, fut: Future) -> Optional[st.Status]:
+    def _record(self, index: int, result: Tuple[str, int]) -> None:
         assert self.plan is not None
-        try:
-            status, etag, crc = fut.result()
-        except Exception as exc:  # noqa: BLE001 - a bug in a worker must still give a Status
-            log.exception("part %d failed unexpectedly", index + 1)
-            return st.Status(st.INTERNAL_ERROR, "InternalError", f"part {index + 1}: {exc!r}")
-        if status is not None:
-            return status
-        if crc < 0:
-            return None  # skipped after cancellation
         size = self.plan.parts[index].size
-        self.done[index] = (etag, crc)
+        self.done[index] = result
         self.progress.add(size)
         self.bytes_sent += size
         if self.cpfile is not None:
             self.cpfile.note_progress(size)
-        return None
 
     def _maybe_save(self) -> None:
         if self.cpfile is not None and self.cpfile.due():
@@ -437,30 +392,6 @@ class UploadJob:
             self.cpfile.save(self._checkpoint())
         except OSError as exc:
             log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
-
-    def _catch_sigterm(self):
-        """Turn SIGTERM into a clean stop while parts are being sent (main thread only,
-        and only when nobody else handles SIGTERM)."""
-        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-            return lambda: None
-        try:
-            if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-                return lambda: None
-
-            def on_term(_signo, _frame):
-                self.interrupted = "SIGTERM"
-                self.cancel.set()
-
-            previous = signal.signal(signal.SIGTERM, on_term)
-        except (ValueError, OSError):
-            return lambda: None
-
-        def restore() -> None:
-            try:
-                signal.signal(signal.SIGTERM, previous)
-            except (ValueError, OSError):
-                pass
-        return restore
 
     # -- finishing ------------------------------------------------------------
     def _fail(self, failure: st.Status) -> st.Status:

@@ -1,0 +1,111 @@
+"""Runs part tasks on worker threads, ``threads`` at a time, while the
+caller's thread reports progress, writes checkpoints and handles interruption.
+
+The first failure stops scheduling; parts in flight finish and are recorded.
+KeyboardInterrupt and SIGTERM stop scheduling the same way; the caller then
+saves its checkpoint and re-raises (or returns a Status).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+from . import status as st
+from .progress import CallbackRaised, ProgressReporter
+
+log = logging.getLogger("ossresume_c")
+
+SKIPPED = object()   # a worker's result when it saw the cancellation before starting
+
+WorkResult = Tuple[Optional[st.Status], Any]
+
+
+class PartRunner:
+    def __init__(self, threads: int, cancel: threading.Event, progress: ProgressReporter,
+                 on_tick: Callable[[], None], name: str = "ossresume") -> None:
+        self.threads = max(1, threads)
+        self.cancel = cancel
+        self.progress = progress
+        self.on_tick = on_tick
+        self.name = name
+        self.interrupted: Optional[str] = None   # "KeyboardInterrupt" or "SIGTERM"
+
+    def run(self, todo: Iterable[int], work: Callable[[int], WorkResult],
+            record: Callable[[int, Any], None]) -> Optional[st.Status]:
+        """Run ``work(index)`` for every index; ``record(index, result)`` runs in
+        this thread for each success.  Returns the first failure, or None."""
+        pending = deque(todo)
+        inflight: Dict[Future, int] = {}
+        failure: Optional[st.Status] = None
+        restore_sigterm = self._catch_sigterm()
+        try:
+            self.progress.report()
+            with ThreadPoolExecutor(self.threads, thread_name_prefix=self.name) as pool:
+                while inflight or (pending and failure is None and not self.cancel.is_set()):
+                    try:
+                        while pending and len(inflight) < self.threads and failure is None \
+                                and not self.cancel.is_set():
+                            index = pending.popleft()
+                            inflight[pool.submit(self._guarded, work, index)] = index
+                        finished, _ = wait(inflight, timeout=0.1, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            index = inflight.pop(fut)
+                            status, result = fut.result()
+                            if status is not None:
+                                if failure is None:
+                                    failure = status
+                                self.cancel.set()
+                            elif result is not SKIPPED:
+                                record(index, result)
+                        if self.interrupted == "SIGTERM" and failure is None:
+                            failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
+                                                "terminated by SIGTERM; the checkpoint was kept")
+                        self.progress.report()
+                        self.on_tick()
+                    except KeyboardInterrupt:
+                        self.interrupted = "KeyboardInterrupt"
+                        self.cancel.set()
+                    except CallbackRaised as exc:
+                        self.cancel.set()
+                        if failure is None:
+                            failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
+        finally:
+            restore_sigterm()
+        return failure
+
+    def _guarded(self, work: Callable[[int], WorkResult], index: int) -> WorkResult:
+        if self.cancel.is_set():
+            return None, SKIPPED
+        try:
+            return work(index)
+        except Exception as exc:  # noqa: BLE001 - a bug in a worker must still end as a Status
+            log.exception("part %d failed unexpectedly", index + 1)
+            return st.Status(st.INTERNAL_ERROR, "InternalError", f"part {index + 1}: {exc!r}"), None
+
+    def _catch_sigterm(self) -> Callable[[], None]:
+        """SIGTERM becomes a clean stop (main thread only, and only when nobody
+        else handles SIGTERM)."""
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+            return lambda: None
+        try:
+            if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+                return lambda: None
+
+            def on_term(_signo: int, _frame: object) -> None:
+                self.interrupted = "SIGTERM"
+                self.cancel.set()
+
+            previous = signal.signal(signal.SIGTERM, on_term)
+        except (ValueError, OSError):
+            return lambda: None
+
+        def restore() -> None:
+            try:
+                signal.signal(signal.SIGTERM, previous)
+            except (ValueError, OSError):
+                pass
+        return restore
