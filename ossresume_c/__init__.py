@@ -16,6 +16,7 @@ from .status import Status, status_is_ok  # noqa: E402
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {
     "resumable_upload_file": ("upload", "resumable_upload_file"),
+    "resumable_download_file": ("download", "resumable_download_file"),
 }
 
 
@@ -33,5 +34,5 @@ __all__ = [
     "__version__", "Config", "HttpController", "RequestOptions", "config_create",
     "http_controller_create", "http_io_initialize", "http_io_deinitialize",
     "request_options_create", "ResumableCltParams", "create_resumable_clt_params", "Status",
-    "status_is_ok", "resumable_upload_file",
+    "status_is_ok", "resumable_upload_file", "resumable_download_file",
 ]

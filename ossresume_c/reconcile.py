@@ -82,3 +82,26 @@ def reconcile_with_server(plan: PartPlan, recorded_done: Iterable[int],
                 rec.mismatched.append(part.index)
             rec.todo.append(part.index)
     return rec
+
+
+def download_checkpoint_problem(cp_type: int, cp_object_size: int, cp_last_modified: str,
+                                cp_etag: str, cp_key: str, key: str, object_size: int,
+                                last_modified: str, etag: str, tmp_size: Optional[int]) -> str:
+    """Why a download checkpoint cannot be resumed ("" if it can): the object
+    must be the same (size, Last-Modified exactly, ETag case-insensitively) and
+    the temp file must exist with the object's size."""
+    if cp_type != 2:
+        return f"checkpoint type {cp_type} is not a download checkpoint"
+    if cp_key and cp_key != key:
+        return f"checkpoint is for another object ({cp_key!r})"
+    if cp_object_size != object_size:
+        return f"object size changed ({cp_object_size} -> {object_size})"
+    if cp_last_modified != last_modified:
+        return "object Last-Modified changed"
+    if cp_etag.strip('"').lower() != etag.strip('"').lower():
+        return "object ETag changed"
+    if tmp_size is None:
+        return "temporary file is missing"
+    if tmp_size != object_size:
+        return f"temporary file has {tmp_size} bytes, not {object_size}"
+    return ""

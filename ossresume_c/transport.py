@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+import http.client
+
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import __version__
@@ -29,7 +32,8 @@ USER_AGENT = f"ossresume_c/{__version__}"
 
 # The exceptions that mean "the connection or the stream broke".
 _IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-              requests.exceptions.ContentDecodingError, ConnectionError, TimeoutError)
+              requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
+              http.client.HTTPException, ConnectionError, TimeoutError)
 
 
 class Cancelled(Exception):

@@ -1,0 +1,366 @@
+"""Resumable download: ``resumable_download_file``, the C SDK's
+``oss_resumable_download_file`` in Python.
+
+Steps: check the arguments and the target directory, HEAD the object, resume
+the ``.dcp`` checkpoint (same object, ``.tmp`` of the right size, every part
+marked done re-verified against the ``.tmp`` with CRC-64) or start anew, fetch
+the missing ranges in parallel with ``If-Match`` (each written with pwrite at
+its offset while its CRC-64 is computed, in C), combine the part CRCs and
+compare with the object's, then rename ``.tmp`` to the target.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Mapping, Optional, Tuple
+
+import requests
+
+from . import checkpoint_codec as codec
+from . import native
+from . import ops
+from . import status as st
+from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
+from .config import RequestOptions
+from .layout import Part, PartPlan, plan_from_sizes, plan_parts
+from .params import ResumableCltParams, create_resumable_clt_params
+from .progress import ProgressCallback, ProgressReporter
+from .reconcile import download_checkpoint_problem
+from .scheduler import PartRunner
+from .transport import Transport
+
+log = logging.getLogger("ossresume_c")
+
+CHUNK = 1024 * 1024
+
+
+def resumable_download_file(options: RequestOptions, bucket: str, object: str, filepath: str,
+                            headers: Optional[Mapping[str, str]] = None,
+                            params: Optional[Mapping[str, str]] = None,
+                            clt_params: Optional[ResumableCltParams] = None,
+                            progress_callback: Optional[ProgressCallback] = None,
+                            resp_headers: Optional[dict] = None,
+                            *, checkpoint_interval: float = 1.0) -> st.Status:
+    """Download ``bucket/object`` to ``filepath`` in parallel ranges, resumably.
+
+    Returns a Status (never raises for OSS, network or file errors);
+    ``resp_headers`` receives the HEAD response's headers.  ``headers`` go to
+    the HEAD request; ``params`` is accepted and ignored, as in the C SDK.
+    """
+    if not isinstance(options, RequestOptions):
+        raise TypeError("options must come from request_options_create()")
+    if clt_params is None:
+        clt_params = create_resumable_clt_params()
+    if not isinstance(clt_params, ResumableCltParams):
+        raise TypeError("clt_params must come from create_resumable_clt_params()")
+    job = DownloadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
+                      checkpoint_interval)
+    status = job.run()
+    if resp_headers is not None:
+        resp_headers.clear()
+        resp_headers.update(job.head_headers)
+    return status
+
+
+class _Failure(Exception):
+    def __init__(self, status: st.Status) -> None:
+        super().__init__(str(status))
+        self.status = status
+
+
+class DownloadJob:
+    def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
+                 headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
+                 callback: Optional[ProgressCallback], checkpoint_interval: float) -> None:
+        self.options = options
+        self.bucket = bucket
+        self.key = key
+        self.filepath = filepath
+        self.headers = dict(headers or {})
+        self.clt = clt
+        self.checkpoint_interval = checkpoint_interval
+        self.threads = max(1, clt.thread_num)
+        self.cancel = threading.Event()
+        self.transport: Optional[Transport] = None
+        self.meta: Optional[ops.ObjectMeta] = None
+        self.head_headers: Dict[str, str] = {}
+        self.tmp_path = ""
+        self.fd = -1
+        self.cpfile: Optional[CheckpointFile] = None
+        self.plan: Optional[PartPlan] = None
+        self.done: Dict[int, int] = {}      # index -> crc64
+        self.progress = ProgressReporter(callback, 0)
+
+    def run(self) -> st.Status:
+        try:
+            self._check_arguments()
+            self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
+            head = self._head()
+            self._lock_checkpoint()
+            if not self._resume():
+                self._start_fresh()
+            self.progress.add(sum(self.plan.parts[i].size for i in self.done))  # type: ignore[union-attr]
+            failure = self._fetch_missing_parts()
+            if failure is not None:
+                return self._fail(failure)
+            return self._finish(head)
+        except _Failure as failure:
+            return failure.status
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+            if self.transport is not None:
+                self.transport.close()
+            if self.cpfile is not None:
+                self.cpfile.unlock()
+
+    # -- steps ----------------------------------------------------------------
+    def _check_arguments(self) -> None:
+        for name, value in (("bucket", self.bucket), ("object", self.key), ("filepath", self.filepath)):
+            if value is None:
+                raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", f"{name} is None"))
+            if not isinstance(value, (str, os.PathLike)):
+                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        self.filepath = os.fspath(self.filepath)
+        err = ops.check_bucket_name(self.bucket) or ops.check_key(self.key)
+        if err:
+            raise _Failure(err)
+        try:
+            self.options.config.endpoint_parts()
+        except ValueError as exc:
+            raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", str(exc))) from None
+        parent = os.path.dirname(os.path.abspath(self.filepath))
+        if not os.path.isdir(parent):
+            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
+                                     f"target directory {parent!r} does not exist"))
+        if os.path.isdir(self.filepath):
+            raise _Failure(st.Status(21, "OpenFileFail", f"target {self.filepath!r} is a directory"))
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise _Failure(st.Status(13, "OpenFileFail", f"target directory {parent!r} is not writable"))
+        self.tmp_path = self.filepath + ".tmp"
+
+    def _head(self) -> st.Status:
+        assert self.transport is not None
+        status, meta = ops.head_object(self.transport, self.bucket, self.key, self.headers)
+        self.head_headers = dict(status.resp_headers)
+        if not status.is_ok() or meta is None:
+            raise _Failure(status)
+        self.meta = meta
+        self.progress.total = meta.size
+        return status
+
+    def _lock_checkpoint(self) -> None:
+        path = resolve_checkpoint_path(self.filepath, self.bucket, self.key, self.clt.enable_checkpoint,
+                                       self.clt.checkpoint_path, ".dcp")
+        if path is None:
+            return
+        problem = prepare_parent(path)
+        if problem:
+            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
+        cpfile = CheckpointFile(path, interval=self.checkpoint_interval)
+        try:
+            cpfile.lock()
+        except CheckpointLocked as exc:
+            raise _Failure(st.Status(st.INVALID_OPERATION, "CheckpointLocked", str(exc))) from None
+        except OSError as exc:
+            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
+                                     f"cannot lock checkpoint {path!r}: {exc.strerror or exc}")) from None
+        self.cpfile = cpfile
+
+    def _resume(self) -> bool:
+        if self.cpfile is None:
+            return False
+        assert self.meta is not None
+        cp, reason = self.cpfile.load()
+        if cp is None:
+            if reason:
+                log.warning("%s: %s; starting over", self.cpfile.path, reason)
+            return False
+        try:
+            tmp_size: Optional[int] = os.stat(self.tmp_path).st_size
+        except OSError:
+            tmp_size = None
+        problem = download_checkpoint_problem(cp.type, cp.object_size, cp.object_last_modified,
+                                              cp.object_etag, cp.object_key, self.key, self.meta.size,
+                                              self.meta.last_modified, self.meta.etag, tmp_size)
+        if problem:
+            log.warning("%s: %s; starting over", self.cpfile.path, problem)
+            return False
+        self._open_tmp(create=False)
+        self.plan = plan_from_sizes(self.meta.size, cp.part_size, [p.size for p in cp.parts])
+        claimed = [p for p in cp.parts if p.completed]
+        self.done = self._verified(claimed)
+        log.info("resuming download of %s: %d of %d parts verified in %s", self.key, len(self.done),
+                 self.plan.count, self.tmp_path)
+        return True
+
+    def _verified(self, claimed) -> Dict[int, int]:
+        """Parts marked done whose bytes in the .tmp still have the recorded CRC-64."""
+        if not claimed:
+            return {}
+
+        def one(p) -> Tuple[int, bool]:
+            n, crc = native.crc64_file_range(self.fd, p.offset, p.size)
+            return p.index, n == p.size and crc == p.crc64
+
+        with ThreadPoolExecutor(min(self.threads, len(claimed))) as pool:
+            ok = dict(pool.map(one, claimed))
+        crcs = {p.index: p.crc64 for p in claimed}
+        bad = [i for i, good in ok.items() if not good]
+        if bad:
+            log.warning("%d part(s) marked done do not match the temporary file; fetching them again",
+                        len(bad))
+        return {i: crcs[i] for i, good in ok.items() if good}
+
+    def _start_fresh(self) -> None:
+        assert self.meta is not None
+        self.plan = plan_parts(self.meta.size, self.clt.part_size)
+        self.done = {}
+        self._open_tmp(create=True)
+        if self.cpfile is not None:
+            self._save(strict=True)
+
+    def _open_tmp(self, create: bool) -> None:
+        assert self.meta is not None
+        flags = os.O_RDWR | getattr(os, "O_BINARY", 0)
+        if create:
+            flags |= os.O_CREAT | os.O_TRUNC
+        try:
+            self.fd = os.open(self.tmp_path, flags, 0o644)
+            if create:
+                os.ftruncate(self.fd, self.meta.size)
+        except OSError as exc:
+            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
+                                     f"cannot open {self.tmp_path!r}: {exc.strerror or exc}")) from None
+
+    def _checkpoint(self) -> codec.Checkpoint:
+        assert self.plan is not None and self.meta is not None
+        parts = [codec.CheckpointPart(p.index, p.offset, p.size, p.index in self.done, self.meta.etag,
+                                      self.done.get(p.index, 0)) for p in self.plan.parts]
+        return codec.Checkpoint(type=codec.DOWNLOAD, file_path=self.filepath, file_size=0, file_mtime=0,
+                                object_key=self.key, object_size=self.meta.size,
+                                object_last_modified=self.meta.last_modified,
+                                object_etag=self.meta.etag, upload_id="",
+                                part_size=self.plan.part_size, parts=parts)
+
+    def _save(self, strict: bool = False) -> None:
+        if self.cpfile is None:
+            return
+        try:
+            self.cpfile.save(self._checkpoint())
+        except OSError as exc:
+            if strict:
+                raise _Failure(st.Status(st.FILE_WRITE_ERROR, "CheckpointWriteError",
+                                         f"cannot write checkpoint {self.cpfile.path!r}: "
+                                         f"{exc.strerror or exc}")) from None
+            log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
+
+    def _maybe_save(self) -> None:
+        if self.cpfile is not None and self.cpfile.due():
+            self._save()
+
+    # -- fetching parts -------------------------------------------------------
+    def _fetch_missing_parts(self) -> Optional[st.Status]:
+        assert self.plan is not None
+        todo = [p.index for p in self.plan.parts if p.index not in self.done]
+        runner = PartRunner(self.threads, self.cancel, self.progress, self._maybe_save,
+                            "ossresume-download")
+        failure = runner.run(todo, self._fetch_part, self._record)
+        if runner.interrupted == "KeyboardInterrupt":
+            self._save()
+            raise KeyboardInterrupt
+        return failure
+
+    def _fetch_part(self, index: int) -> Tuple[Optional[st.Status], Optional[int]]:
+        """Worker: a ranged GET streamed into the .tmp with pwrite, CRC-64 in C."""
+        assert self.plan is not None and self.meta is not None and self.transport is not None
+        part = self.plan.parts[index]
+        hdrs = {"If-Match": self.meta.etag}
+        status, crc = ops.get_object(self.transport, self.bucket, self.key,
+                                     (part.offset, part.last_byte), hdrs,
+                                     consume=lambda resp: self._write_body(part, resp))
+        if not status.is_ok():
+            return status, None
+        return None, crc
+
+    def _write_body(self, part: Part, resp: requests.Response) -> Tuple[Optional[st.Status], object]:
+        length = ops.header(resp.headers, "Content-Length")
+        if resp.status_code != 206 and not (resp.status_code == 200 and part.size == self.progress.total):
+            return _bad_range(part, resp, f"HTTP {resp.status_code} instead of 206"), None
+        if length is not None and int(length) != part.size:
+            return _bad_range(part, resp, f"{length} bytes instead of {part.size}"), None
+        buf = bytearray(min(CHUNK, max(1, part.size)))
+        view = memoryview(buf)
+        crc, offset, remaining = 0, part.offset, part.size
+        while remaining > 0:
+            n = resp.raw.readinto(view[:min(len(buf), remaining)])
+            if not n:
+                raise ConnectionError(f"part {part.number}: body ended {remaining} bytes early")
+            try:
+                crc = native.write_part(self.fd, offset, view[:n], crc)
+            except OSError as exc:
+                return st.Status(st.FILE_WRITE_ERROR, "FileWriteError",
+                                 f"writing {self.tmp_path!r}: {exc.strerror or exc}"), None
+            offset += n
+            remaining -= n
+        return None, crc
+
+    def _record(self, index: int, crc: int) -> None:
+        assert self.plan is not None
+        size = self.plan.parts[index].size
+        self.done[index] = crc
+        self.progress.add(size)
+        if self.cpfile is not None:
+            self.cpfile.note_progress(size)
+
+    # -- finishing ------------------------------------------------------------
+    def _fail(self, failure: st.Status) -> st.Status:
+        if self.cpfile is not None:
+            self._save()   # the checkpoint survives every failure
+        else:
+            self._remove_tmp()
+        return failure
+
+    def _remove_tmp(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            os.unlink(self.tmp_path)
+        except OSError:
+            pass
+
+    def _finish(self, head: st.Status) -> st.Status:
+        assert self.plan is not None and self.meta is not None
+        crc = 0
+        for p in self.plan.parts:
+            crc = native.crc64_combine(crc, self.done[p.index], p.size)
+        if self.options.ctl.enable_crc and self.meta.crc64 is not None and crc != self.meta.crc64:
+            # The bytes are wrong: nothing of this run can be trusted, as in the C SDK.
+            self._remove_tmp()
+            if self.cpfile is not None:
+                self.cpfile.delete()
+            return st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
+                             f"downloaded data has CRC-64 {crc}, the object has {self.meta.crc64}",
+                             head.req_id, head.resp_headers)
+        try:
+            os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+            os.replace(self.tmp_path, self.filepath)
+        except OSError as exc:
+            return self._fail(st.Status(st.FILE_WRITE_ERROR, "FileWriteError",
+                                        f"cannot move {self.tmp_path!r} to {self.filepath!r}: "
+                                        f"{exc.strerror or exc}"))
+        if self.cpfile is not None:
+            self.cpfile.delete()
+            self.cpfile.unlock(remove=True)
+        self.progress.report(final=True)
+        return head
+
+
+def _bad_range(part: Part, resp: requests.Response, what: str) -> st.Status:
+    return st.Status(st.INTERNAL_ERROR, "ServerError", f"range of part {part.number}: {what}",
+                     ops.header(resp.headers, "x-oss-request-id") or "")
