@@ -1,0 +1,423 @@
+"""HTTP plumbing: a threaded HTTP/1.1 server (one thread per connection, keep-alive),
+request framing (Content-Length, chunked, lazy ``100 Continue``), authentication,
+faults, response writing (``sendfile`` for object bodies) and the request log.
+"""
+from __future__ import annotations
+
+import base64
+import http.server
+import ipaddress
+import logging
+import os
+import socket
+import ssl
+import struct
+import threading
+import time
+from email.utils import formatdate
+from typing import Any, Dict, Optional, Tuple
+
+from .. import auth
+from .bodyio import BodyReader, ChunkedBody, ClientDisconnected, FixedLengthBody, ResetConnection
+from .config import EmulatorConfig
+from .control import ControlAPI
+from .errors import OssError, code_for_status, error_xml
+from .exchange import ObjectStream, Request, Response, new_request_id
+from .faults import FaultPlan, FaultSet
+from .operations import Operations
+from .requestlog import RequestLog
+from .routing import Target, operation_name, parse_query, resolve_target, split_target
+from .store import Store
+
+log = logging.getLogger("ossresume_c.emulator")
+
+SERVER_NAME = "AliyunOSS"
+DRAIN_LIMIT = 64 * 1024 * 1024  # unread body bytes we read and drop to keep a connection
+IDLE_TIMEOUT = 300.0
+SEND_CHUNK = 256 * 1024
+
+
+class Emulator:
+    """Everything a request handler needs, shared by all connections."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.store = Store(config.root)
+        for bucket in config.buckets:
+            self.store.create_bucket(bucket)
+        self.operations = Operations(self.store, config)
+        self.faults = FaultSet(config.faults)
+        self.log = RequestLog(config.request_log)
+        self.control = ControlAPI(self)
+        self.started = time.time()
+
+    def lookup_secret(self, access_key_id: str) -> Optional[str]:
+        return self.config.access_key_secret if access_key_id == self.config.access_key_id else None
+
+    def close(self) -> None:
+        self.log.close()
+        self.store.close()
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class OssRequestHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = SERVER_NAME
+    sys_version = ""
+    timeout = IDLE_TIMEOUT
+    server: "EmulatorHTTPServer"
+
+    # BaseHTTPRequestHandler answers "Expect: 100-continue" while parsing the
+    # headers; we answer it from the first body read instead (bodyio.py).
+    def handle_expect_100(self) -> bool:
+        return True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = do_GET
+
+    # ------------------------------------------------------------------ framing
+    def _send_continue(self) -> None:
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _make_body(self) -> Optional[BodyReader]:
+        expect = (self.headers.get("Expect") or "").strip().lower() == "100-continue"
+        send_continue = self._send_continue if expect and self.request_version >= "HTTP/1.1" else None
+        encoding = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in encoding:
+            return ChunkedBody(self.rfile, send_continue)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return None
+        try:
+            value = int(length.strip())
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise OssError("InvalidArgument", "Invalid Content-Length.", ArgumentName="Content-Length", ArgumentValue=length)
+        return FixedLengthBody(self.rfile, value, send_continue)
+
+    # ------------------------------------------------------------------ main flow
+    def _serve(self) -> None:
+        emulator = self.server.emulator
+        started = time.monotonic()
+        request_id = new_request_id()
+        host = (self.headers.get("Host") or "").strip()
+        host_name = host.rsplit(":", 1)[0] if host and not host.endswith("]") else host
+        raw_path, raw_query = split_target(self.path)
+        entry: Dict[str, Any] = {
+            "time": time.time(),
+            "request_id": request_id,
+            "method": self.command,
+            "path": raw_path,
+            "op": None,
+            "bucket": None,
+            "key": None,
+            "query": raw_query,
+            "part_number": None,
+            "upload_id": None,
+            "status": None,
+            "error_code": None,
+            "bytes_in": 0,
+            "bytes_out": 0,
+            "fault": None,
+        }
+        body: Optional[BodyReader] = None
+        response: Optional[Response] = None
+        plan = FaultPlan()
+        try:
+            try:
+                query = parse_query(raw_query)
+                body = self._make_body()
+                target = resolve_target(
+                    raw_path, host, emulator.store.bucket_exists, emulator.config.virtual_host_suffixes
+                )
+                if target.control_path is not None:
+                    self._serve_control(target.control_path, query, body, request_id, entry, started)
+                    return
+                op = operation_name(self.command, target, query)
+                entry.update(op=op, bucket=target.bucket or None, key=target.key or None)
+                part_text = dict((k, v) for k, v in query).get("partNumber")
+                part_number = int(part_text) if part_text and part_text.isdigit() else None
+                entry["part_number"] = part_number
+                entry["upload_id"] = dict((k, v) for k, v in query).get("uploadId")
+                request = Request(
+                    method=self.command,
+                    raw_path=raw_path,
+                    query=query,
+                    headers=self.headers,
+                    target=target,
+                    op=op,
+                    body=body,
+                    request_id=request_id,
+                    host=host_name or emulator.config.host,
+                )
+                self._authenticate(request)
+                plan = emulator.faults.plan(op, self.command, target.bucket, target.key, part_number)
+                if plan:
+                    entry["fault"] = ",".join(plan.names)
+                    response = self._run_with_faults(request, plan)
+                else:
+                    response = emulator.operations.handle(request)
+            except OssError as error:
+                response = self._error_response(error, request_id, host_name)
+            except (ResetConnection, ClientDisconnected, ConnectionError, socket.timeout):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the connection thread silently
+                log.exception("internal error in %s %s", self.command, self.path)
+                response = self._error_response(OssError("InternalError", f"Emulator error: {exc}"), request_id, host_name)
+            self._finish_body(body)
+            self._write_response(response, request_id, plan)
+        except ResetConnection:
+            self._reset()
+            entry["status"] = "reset"
+        except (ClientDisconnected, ConnectionError, socket.timeout, ssl.SSLError) as exc:
+            log.debug("client connection lost: %s", exc)
+            self.close_connection = True
+            entry["status"] = entry["status"] or "disconnected"
+        finally:
+            if response is not None and response.stream is not None:
+                response.stream.reader.close()
+            if entry["status"] is None and response is not None:
+                entry["status"] = response.status
+            if response is not None:
+                entry["error_code"] = response.error_code
+                entry["bytes_out"] = entry["bytes_out"] or response.content_length
+            entry["bytes_in"] = body.bytes_read if body is not None else 0
+            entry["duration"] = round(time.monotonic() - started, 6)
+            if entry["op"] != "Control":  # the log and counters describe OSS traffic only
+                emulator.log.record(entry)
+
+    def _authenticate(self, request: Request) -> None:
+        emulator = self.server.emulator
+        config = emulator.config
+        result = auth.verify_request(
+            request.method,
+            request.bucket or None,
+            request.key or None,
+            request.query,
+            request.headers,
+            emulator.lookup_secret,
+            max_skew=config.max_skew,
+            region=config.region if config.strict_region else None,
+        )
+        if result.ok:
+            return
+        if config.anonymous and result.anonymous:
+            return
+        details: Dict[str, str] = {}
+        if result.access_key_id:
+            details["OSSAccessKeyId"] = result.access_key_id
+        if result.error_code == "SignatureDoesNotMatch" and result.string_to_sign is not None:
+            details["StringToSign"] = result.string_to_sign
+        raise OssError(result.error_code or "AccessDenied", result.message, **details)
+
+    def _run_with_faults(self, request: Request, plan: FaultPlan) -> Response:
+        emulator = self.server.emulator
+        body = request.body
+        if plan.delay:
+            time.sleep(plan.delay)
+        if plan.bytes_per_sec and body is not None:
+            body.bytes_per_sec = plan.bytes_per_sec
+        rule = plan.status
+        if rule is not None and rule.phase == "before":
+            raise OssError(rule.code or code_for_status(rule.status), "Injected fault.", status=rule.status)
+        if plan.reset_after is not None and request.op != "GetObject":
+            declared = body.declared_length if body is not None else 0
+            if declared is not None and declared <= plan.reset_after:
+                if body is not None:
+                    body.discard(DRAIN_LIMIT)
+                raise ResetConnection()
+            assert body is not None
+            body.reset_after = plan.reset_after
+        response = emulator.operations.handle(request)
+        if rule is not None and rule.phase == "after":
+            if response.stream is not None:
+                response.stream.reader.close()
+            raise OssError(rule.code or code_for_status(rule.status), "Injected fault (after the operation).", status=rule.status)
+        if plan.bad_crc:
+            crc = response.get("x-oss-hash-crc64ecma")
+            if crc is not None:
+                response.set("x-oss-hash-crc64ecma", str(int(crc) ^ 0x1))
+            if request.op == "ListParts" and response.body:
+                response.body = _corrupt_listparts_crcs(response.body)
+        return response
+
+    def _serve_control(
+        self,
+        path: str,
+        query: Any,
+        body: Optional[BodyReader],
+        request_id: str,
+        entry: Dict[str, Any],
+        started: float,
+    ) -> None:
+        entry["op"] = "Control"
+        if not _is_loopback(self.client_address[0]):
+            response = Response(403, [("Content-Type", "application/json")], b'{"error": "control API is loopback-only"}')
+        else:
+            payload = body.read_all(1 << 20) if body is not None else b""
+            response = self.server.emulator.control.handle(self.command, path, query, payload)
+        self._finish_body(body)
+        self._write_response(response, request_id, FaultPlan())
+        entry["status"] = response.status
+        entry["duration"] = round(time.monotonic() - started, 6)
+
+    # ------------------------------------------------------------------ responses
+    def _error_response(self, error: OssError, request_id: str, host_name: str) -> Response:
+        if error.status == 304:
+            return Response(304, error_code=error.code)
+        host_id = host_name or self.server.emulator.config.host
+        xml = error_xml(error, request_id, host_id)
+        response = Response(error.status, [("Content-Type", "application/xml")], xml, error_code=error.code)
+        if self.command == "HEAD":
+            response.set("x-oss-err", base64.b64encode(xml).decode("ascii"))
+        response.set("x-oss-ec", "0000-00000000")
+        return response
+
+    def _finish_body(self, body: Optional[BodyReader]) -> None:
+        """Consume what the operation left of the body, or give up the connection."""
+        if body is None or body.finished:
+            return
+        if not body.discard(DRAIN_LIMIT):
+            self.close_connection = True
+
+    def _write_response(self, response: Response, request_id: str, plan: FaultPlan) -> None:
+        head_only = self.command == "HEAD"
+        length = response.content_length
+        lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        lines.append(f"Server: {SERVER_NAME}")
+        lines.append(f"Date: {formatdate(usegmt=True)}")
+        if response.get("Content-Length") is None and response.status != 304:
+            lines.append(f"Content-Length: {length}")
+        lines.append(f"x-oss-request-id: {request_id}")
+        for name, value in response.headers:
+            lines.append(f"{name}: {_header_safe(value)}")
+        if self.close_connection or (self.headers.get("Connection") or "").lower() == "close":
+            self.close_connection = True
+            lines.append("Connection: close")
+        else:
+            lines.append("Connection: keep-alive")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+        if head_only or response.status == 304:
+            self.wfile.write(head)
+            return
+        if response.stream is None:
+            self.wfile.write(head + response.body)
+            return
+        self.wfile.write(head)
+        self._send_stream(response.stream, plan)
+
+    def _send_stream(self, stream: ObjectStream, plan: FaultPlan) -> None:
+        plain = plan.reset_after is None and not plan.bytes_per_sec and not isinstance(self.connection, ssl.SSLSocket)
+        sent = 0
+        throttle_start = time.monotonic()
+        for path, offset, count in stream.reader.ranges(stream.start, stream.length):
+            with open(path, "rb") as handle:
+                if plain:
+                    self.connection.sendfile(handle, offset, count)
+                    sent += count
+                    continue
+                position = offset
+                remaining = count
+                while remaining:
+                    piece = min(SEND_CHUNK, remaining)
+                    if plan.reset_after is not None:
+                        piece = min(piece, plan.reset_after - sent)
+                        if piece <= 0:
+                            raise ResetConnection()
+                    data = os.pread(handle.fileno(), piece, position)
+                    if not data:
+                        raise ClientDisconnected("object data shorter than its metadata")
+                    self.wfile.write(data)
+                    sent += len(data)
+                    position += len(data)
+                    remaining -= len(data)
+                    if plan.bytes_per_sec:
+                        delay = throttle_start + sent / plan.bytes_per_sec - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+        if plan.reset_after is not None and sent >= plan.reset_after and stream.length > plan.reset_after:
+            raise ResetConnection()
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP RST (no FIN), as a failing network would."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except (OSError, ValueError):
+            pass
+
+
+def _header_safe(value: str) -> str:
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _corrupt_listparts_crcs(body: bytes) -> bytes:
+    import re
+
+    def flip(match: "re.Match[bytes]") -> bytes:
+        return b"<HashCrc64ecma>" + str(int(match.group(1)) ^ 0x1).encode() + b"</HashCrc64ecma>"
+
+    return re.sub(rb"<HashCrc64ecma>(\d+)</HashCrc64ecma>", flip, body)
+
+
+class EmulatorHTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, emulator: Emulator, ssl_context: Optional[ssl.SSLContext] = None) -> None:
+        self.emulator = emulator
+        self.ssl_context = ssl_context
+        config = emulator.config
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self.address_family = family
+        super().__init__((config.host, config.port), OssRequestHandler)
+
+    def get_request(self) -> Tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.server_address[:2]
+        scheme = "https" if self.ssl_context is not None else "http"
+        shown = f"[{host}]" if ":" in str(host) else host
+        return f"{scheme}://{shown}:{port}"
+
+
+def build_server(config: EmulatorConfig) -> EmulatorHTTPServer:
+    emulator = Emulator(config)
+    context = None
+    if config.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+    try:
+        return EmulatorHTTPServer(emulator, context)
+    except BaseException:
+        emulator.close()
+        raise
