@@ -19,6 +19,7 @@ from . import checkpoint_codec as codec
 log = logging.getLogger("ossresume_c")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_UPLOAD_ID = re.compile(rb"<UploadId>([0-9A-Za-z]{16,64})</UploadId>")
 
 
 def resolve_checkpoint_path(filepath: str, bucket: str, key: str, enable_checkpoint: bool,
@@ -74,6 +75,7 @@ class CheckpointFile:
         self._last_size = 0
         self.writes = 0
         self.bytes_written = 0
+        self.salvaged_upload_id = ""   # from a checkpoint rejected as invalid, for clean-up
 
     # -- locking --------------------------------------------------------------
     def lock(self) -> None:
@@ -123,6 +125,8 @@ class CheckpointFile:
         try:
             return codec.load(data), ""
         except codec.CheckpointInvalid as exc:
+            match = _UPLOAD_ID.search(data)
+            self.salvaged_upload_id = match.group(1).decode("ascii") if match else ""
             return None, f"invalid checkpoint: {exc.reason}"
 
     # -- writing --------------------------------------------------------------

@@ -43,8 +43,6 @@ class Status:
     def is_ok(self) -> bool:
         return self.code > 0 and self.code // 100 == 2
 
-    __bool__ = is_ok
-
     def __str__(self) -> str:
         if self.is_ok():
             text = f"OK {self.code}"

@@ -256,6 +256,8 @@ class UploadJob:
         if cp is None:
             if reason:
                 log.warning("%s: %s; starting over", self.cpfile.path, reason)
+                if self.cpfile.salvaged_upload_id:
+                    self._abort_quietly(self.cpfile.salvaged_upload_id, "its checkpoint is invalid")
             return False
         problem = upload_checkpoint_problem(cp.type, cp.file_size, cp.file_mtime, cp.upload_id,
                                             cp.object_key, self.key, self.local)

@@ -10,7 +10,8 @@ ERR = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatc
 
 def test_ok_and_str():
     s = st.Status(200, req_id="ABC")
-    assert s.is_ok() and st.status_is_ok(s) and bool(s)
+    assert s.is_ok() and st.status_is_ok(s)
+    assert bool(st.Status(-994, "X"))   # a Status is an object: an error one is not falsy
     assert str(s) == "OK 200 (request id ABC)"
     assert not st.Status(302).is_ok() and not st.Status(-998).is_ok() and not st.Status(0).is_ok()
 
