@@ -67,65 +67,76 @@ int osr_write_part(int fd, int64_t offset, const void *buf, int64_t len,
                    uint64_t crc_seed, uint64_t *crc_out);
 
 /* ---- Checkpoint codec (the OSS C SDK's XML, byte compatible) -------------
- * Limits: strings are at most OSR_CP_STR_MAX-1 bytes (the C SDK cuts at 1023),
- * part ETags at most OSR_CP_ETAG_MAX-1, at most OSR_CP_MAX_PARTS parts. */
+ * csrc/checkpoint.c; its top comment gives the accepted language and the MD5
+ * definition.  Limits: strings are at most OSR_CP_STR_MAX-1 bytes (the C SDK
+ * cuts at 1023), MD5 fields at most 63, part ETags at most OSR_CP_ETAG_MAX-1,
+ * at most OSR_CP_MAX_PARTS parts.  Strings are NUL-terminated UTF-8 without
+ * control characters.  parts[k] is the part with Index k. */
+enum {
+    OSR_CP_STR_MAX = 1024,
+    OSR_CP_ETAG_MAX = 128,
+    OSR_CP_MAX_PARTS = 10000,
+    /* return codes */
+    OSR_CP_OK = 0,
+    OSR_CP_EINVAL = -1,     /* a value out of range / inconsistent, control char or bad UTF-8 given to dump */
+    OSR_CP_EPARSE = -2,     /* not well-formed, unknown/missing/duplicate element, unknown entity, control char */
+    OSR_CP_EMD5 = -3,       /* MD5 present and wrong (or not 32 hex digits) */
+    OSR_CP_ELIMIT = -4      /* string too long, too many parts */
+};
+
 typedef struct {
     int64_t index;
     int64_t offset;
     int64_t size;
-    int32_t completed;
+    int32_t completed;          /* 0 or 1 */
     char etag[128];
     uint64_t crc64;
 } osr_cp_part;
 
 typedef struct {
-    char md5[64];               /* as read; dump writes the computed one */
+    char md5[64];               /* as read; dump ignores it and writes the computed one or nothing */
     int32_t type;               /* 1 upload, 2 download */
     char file_path[1024];
     int64_t file_size;
-    int64_t file_mtime;         /* microseconds */
+    int64_t file_mtime;         /* microseconds; may be negative */
     char file_md5[64];
     char object_key[1024];
     int64_t object_size;
     char object_last_modified[1024];
     char object_etag[1024];
     char upload_id[1024];
-    int64_t part_count;         /* CPParts/Number */
-    int64_t part_size;          /* CPParts/Size */
+    int64_t part_count;         /* CPParts/Number; 0 for an empty file/object */
+    int64_t part_size;          /* CPParts/Size, >= 1 */
     osr_cp_part *parts;         /* caller-owned array of part_capacity slots */
     int64_t part_capacity;
 } osr_checkpoint;
 
 /* Serialize cp (parts[0..part_count)) as one line + "\n", with <MD5> filled
  * when fill_md5 (MD5 of the document whose MD5 element is empty, lower-case
- * hex) or empty when not (the C SDK's bytes).  Returns the document length,
- * or -(needed) when cap is too small, or OSR_CP_EINVAL for an unencodable
- * value (control characters, string over its limit). */
-int64_t osr_cp_dump(const osr_checkpoint *cp, int fill_md5, char *out, int64_t cap);
+ * hex) or empty when not (the C SDK's bytes).  cp is validated first (as
+ * osr_cp_validate).  Returns the document length; or -(needed length) when cap
+ * is too small (needed is always > 4, so this never collides with a code); or
+ * OSR_CP_EINVAL / OSR_CP_ELIMIT for a value load would refuse (inconsistent
+ * layout, control character, invalid UTF-8 / string over its limit, too many
+ * parts), with a one-line reason in err (may be NULL). */
+int64_t osr_cp_dump(const osr_checkpoint *cp, int fill_md5, char *out, int64_t cap,
+                    char *err, int64_t err_cap);
 
 /* Parse and validate.  cp->parts/part_capacity must be set by the caller
- * (OSR_CP_MAX_PARTS slots always suffice).  Returns 0 when the document is a
- * valid checkpoint, else one of the OSR_CP_E* codes with a one-line reason in
- * err (NUL-terminated, truncated to err_cap).  Never reads or writes outside
- * data[0..len) and the given buffers, whatever the input. */
+ * (OSR_CP_MAX_PARTS slots always suffice; fewer slots than Part elements gives
+ * OSR_CP_ELIMIT).  Every other field of *cp is overwritten.  Returns 0 when the
+ * document is a valid checkpoint, else one of the OSR_CP_E* codes with a
+ * one-line reason in err (NUL-terminated, truncated to err_cap; may be NULL).
+ * Never reads or writes outside data[0..len) and the given buffers, whatever
+ * the input.  No allocation, linear time. */
 int osr_cp_load(const char *data, int64_t len, osr_checkpoint *cp, char *err, int64_t err_cap);
 
 /* The checks of load that need no XML: type, counts, index/offset/size
- * consistency, sizes summing to the file (type 1) or object (type 2) size. */
+ * consistency, sizes summing to the file (type 1) or object (type 2) size,
+ * strings NUL-terminated within their arrays, UTF-8, no control characters. */
 int osr_cp_validate(const osr_checkpoint *cp, char *err, int64_t err_cap);
 
 /* CDEF END */
-
-#define OSR_CP_STR_MAX 1024
-#define OSR_CP_ETAG_MAX 128
-#define OSR_CP_MAX_PARTS 10000
-
-/* Return codes of the checkpoint codec (also mirrored in Python). */
-#define OSR_CP_OK 0
-#define OSR_CP_EINVAL -1     /* a value out of range / inconsistent */
-#define OSR_CP_EPARSE -2     /* not well-formed, unknown entity, control char */
-#define OSR_CP_EMD5 -3       /* MD5 present and wrong */
-#define OSR_CP_ELIMIT -4     /* string too long, too many parts */
 
 #ifdef __cplusplus
 }
