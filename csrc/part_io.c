@@ -25,7 +25,12 @@
 #include <unistd.h>
 #endif
 
-#define CHUNK ((int64_t)1 << 20)
+/* bytes per pread/pwrite: big enough to amortise the system call, small enough
+ * for the chunk to still be in L2 when it is hashed */
+#ifndef OSR_PART_CHUNK
+#define OSR_PART_CHUNK (1 << 20)
+#endif
+#define CHUNK ((int64_t)OSR_PART_CHUNK)
 
 #ifdef _WIN32
 
