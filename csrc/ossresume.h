@@ -28,9 +28,13 @@ uint64_t osr_crc64_update(uint64_t crc, const void *buf, size_t len);
 uint64_t osr_crc64_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
 
 /* Implementations, best first.  Index 0..count-1.  The selected one is the
- * best available, unless OSSRESUME_CRC64_IMPL names another available one. */
+ * best available, unless OSSRESUME_CRC64_IMPL names another available one.
+ * Only the paths compiled for this architecture are listed (x86-64:
+ * avx512_vpclmulqdq, avx2_vpclmulqdq, pclmulqdq; ARM64: pmull), "portable"
+ * always last.  update_with() on an unavailable or out-of-range index runs
+ * the portable path instead (never an illegal instruction). */
 int osr_crc64_impl_count(void);
-const char *osr_crc64_impl_name(int index);
+const char *osr_crc64_impl_name(int index);  /* NULL when out of range */
 int osr_crc64_impl_available(int index);   /* 1 if this CPU/build can run it */
 int osr_crc64_impl_selected(void);          /* index of the dispatched one */
 int osr_crc64_select(int index);            /* 0 ok, -1 not available */
