@@ -22,8 +22,9 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile
 from .config import RequestOptions
+from .engine import JobFailed, check_transfer_arguments, checkpoint_write_failed, lock_checkpoint
 from .layout import Part, PartPlan, plan_from_sizes, plan_parts
 from .params import ResumableCltParams, create_resumable_clt_params
 from .progress import ProgressCallback, ProgressReporter
@@ -64,12 +65,6 @@ def resumable_download_file(options: RequestOptions, bucket: str, object: str, f
     return status
 
 
-class _Failure(Exception):
-    def __init__(self, status: st.Status) -> None:
-        super().__init__(str(status))
-        self.status = status
-
-
 class DownloadJob:
     def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
                  headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
@@ -106,7 +101,7 @@ class DownloadJob:
             if failure is not None:
                 return self._fail(failure)
             return self._finish(head)
-        except _Failure as failure:
+        except JobFailed as failure:
             return failure.status
         finally:
             if self.fd >= 0:
@@ -118,27 +113,15 @@ class DownloadJob:
 
     # -- steps ----------------------------------------------------------------
     def _check_arguments(self) -> None:
-        for name, value in (("bucket", self.bucket), ("object", self.key), ("filepath", self.filepath)):
-            if value is None:
-                raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", f"{name} is None"))
-            if not isinstance(value, (str, os.PathLike)):
-                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-        self.filepath = os.fspath(self.filepath)
-        err = ops.check_bucket_name(self.bucket) or ops.check_key(self.key)
-        if err:
-            raise _Failure(err)
-        try:
-            self.options.config.endpoint_parts()
-        except ValueError as exc:
-            raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", str(exc))) from None
+        self.filepath = check_transfer_arguments(self.options, self.bucket, self.key, self.filepath)
         parent = os.path.dirname(os.path.abspath(self.filepath))
         if not os.path.isdir(parent):
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
+            raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
                                      f"target directory {parent!r} does not exist"))
         if os.path.isdir(self.filepath):
-            raise _Failure(st.Status(21, "OpenFileFail", f"target {self.filepath!r} is a directory"))
+            raise JobFailed(st.Status(21, "OpenFileFail", f"target {self.filepath!r} is a directory"))
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise _Failure(st.Status(13, "OpenFileFail", f"target directory {parent!r} is not writable"))
+            raise JobFailed(st.Status(13, "OpenFileFail", f"target directory {parent!r} is not writable"))
         self.tmp_path = self.filepath + ".tmp"
 
     def _head(self) -> st.Status:
@@ -146,28 +129,14 @@ class DownloadJob:
         status, meta = ops.head_object(self.transport, self.bucket, self.key, self.headers)
         self.head_headers = dict(status.resp_headers)
         if not status.is_ok() or meta is None:
-            raise _Failure(status)
+            raise JobFailed(status)
         self.meta = meta
         self.progress.total = meta.size
         return status
 
     def _lock_checkpoint(self) -> None:
-        path = resolve_checkpoint_path(self.filepath, self.bucket, self.key, self.clt.enable_checkpoint,
-                                       self.clt.checkpoint_path, ".dcp")
-        if path is None:
-            return
-        problem = prepare_parent(path)
-        if problem:
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
-        cpfile = CheckpointFile(path, interval=self.checkpoint_interval)
-        try:
-            cpfile.lock()
-        except CheckpointLocked as exc:
-            raise _Failure(st.Status(st.INVALID_OPERATION, "CheckpointLocked", str(exc))) from None
-        except OSError as exc:
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
-                                     f"cannot lock checkpoint {path!r}: {exc.strerror or exc}")) from None
-        self.cpfile = cpfile
+        self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".dcp",
+                                      self.checkpoint_interval)
 
     def _resume(self) -> bool:
         if self.cpfile is None:
@@ -232,7 +201,7 @@ class DownloadJob:
             if create:
                 os.ftruncate(self.fd, self.meta.size)
         except OSError as exc:
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
+            raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
                                      f"cannot open {self.tmp_path!r}: {exc.strerror or exc}")) from None
 
     def _checkpoint(self) -> codec.Checkpoint:
@@ -252,9 +221,7 @@ class DownloadJob:
             self.cpfile.save(self._checkpoint())
         except OSError as exc:
             if strict:
-                raise _Failure(st.Status(st.FILE_WRITE_ERROR, "CheckpointWriteError",
-                                         f"cannot write checkpoint {self.cpfile.path!r}: "
-                                         f"{exc.strerror or exc}")) from None
+                raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
             log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
 
     def _maybe_save(self) -> None:

@@ -21,8 +21,9 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
 from .config import RequestOptions
+from .engine import JobFailed, check_transfer_arguments, checkpoint_write_failed, lock_checkpoint
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams, create_resumable_clt_params
 from .progress import ProgressCallback, ProgressReporter
@@ -83,14 +84,6 @@ def _pick(headers: Mapping[str, str], names: Tuple[str, ...]) -> Dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() in names}
 
 
-class _Failure(Exception):
-    """Ends the job with this Status."""
-
-    def __init__(self, status: st.Status) -> None:
-        super().__init__(str(status))
-        self.status = status
-
-
 class UploadJob:
     def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
                  headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
@@ -125,7 +118,7 @@ class UploadJob:
             if self._fits_one_request():
                 return self._put_whole_file()
             return self._multipart()
-        except _Failure as failure:
+        except JobFailed as failure:
             return failure.status
         finally:
             if self.fd >= 0:
@@ -137,32 +130,20 @@ class UploadJob:
 
     # -- steps ----------------------------------------------------------------
     def _check_arguments(self) -> None:
-        for name, value in (("bucket", self.bucket), ("object", self.key), ("filepath", self.filepath)):
-            if value is None:
-                raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", f"{name} is None"))
-            if not isinstance(value, (str, os.PathLike)):
-                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-        self.filepath = os.fspath(self.filepath)
-        err = ops.check_bucket_name(self.bucket) or ops.check_key(self.key)
-        if err:
-            raise _Failure(err)
-        try:
-            self.options.config.endpoint_parts()
-        except ValueError as exc:
-            raise _Failure(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", str(exc))) from None
+        self.filepath = check_transfer_arguments(self.options, self.bucket, self.key, self.filepath)
 
     def _open_file(self) -> None:
         try:
             self.fd = os.open(self.filepath, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             self.stat = os.fstat(self.fd)
         except OSError as exc:
-            raise _Failure(st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
+            raise JobFailed(st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
                                      f"cannot open {self.filepath!r}: {exc.strerror or exc}")) from None
         import stat as stat_mod
         if not stat_mod.S_ISREG(self.stat.st_mode):
             os.close(self.fd)
             self.fd = -1
-            raise _Failure(st.Status(21, "OpenFileFail", f"{self.filepath!r} is not a regular file"))
+            raise JobFailed(st.Status(21, "OpenFileFail", f"{self.filepath!r} is not a regular file"))
         self.local = LocalFile(self.stat.st_size, self.stat.st_mtime_ns // 1000)
         self.progress.total = self.stat.st_size
 
@@ -205,7 +186,7 @@ class UploadJob:
         try:
             cpfile.lock()
         except CheckpointLocked as exc:
-            raise _Failure(st.Status(st.INVALID_OPERATION, "CheckpointLocked", str(exc))) from None
+            raise JobFailed(st.Status(st.INVALID_OPERATION, "CheckpointLocked", str(exc))) from None
         try:
             cp, _reason = cpfile.load()
             if cp is not None and cp.type == codec.UPLOAD and cp.upload_id:
@@ -230,22 +211,8 @@ class UploadJob:
         return self._complete()
 
     def _lock_checkpoint(self) -> None:
-        path = resolve_checkpoint_path(self.filepath, self.bucket, self.key, self.clt.enable_checkpoint,
-                                       self.clt.checkpoint_path, ".ucp")
-        if path is None:
-            return
-        problem = prepare_parent(path)
-        if problem:
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
-        cpfile = CheckpointFile(path, interval=self.checkpoint_interval)
-        try:
-            cpfile.lock()
-        except CheckpointLocked as exc:
-            raise _Failure(st.Status(st.INVALID_OPERATION, "CheckpointLocked", str(exc))) from None
-        except OSError as exc:
-            raise _Failure(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
-                                     f"cannot lock checkpoint {path!r}: {exc.strerror or exc}")) from None
-        self.cpfile = cpfile
+        self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".ucp",
+                                      self.checkpoint_interval)
 
     def _resume(self) -> bool:
         """Continue the checkpoint's upload if it is usable; True when resumed."""
@@ -272,7 +239,7 @@ class UploadJob:
             log.warning("%s: upload %s no longer exists; starting over", self.cpfile.path, cp.upload_id)
             return False
         if not status.is_ok():
-            raise _Failure(status)  # checkpoint kept: the next call tries again
+            raise JobFailed(status)  # checkpoint kept: the next call tries again
         server = {p.number: ServerPart(p.number, p.etag, p.size, p.crc64) for p in listed}
         local_crcs = self._local_crcs(plan, parts_to_verify(plan, server))
         recorded = [p.index for p in cp.parts if p.completed]
@@ -308,7 +275,7 @@ class UploadJob:
         status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
                                                            self._initiate_headers())
         if not status.is_ok() or not upload_id:
-            raise _Failure(status)
+            raise JobFailed(status)
         self.upload_id = upload_id
         self.done = {}
         if self.cpfile is not None:
@@ -316,9 +283,7 @@ class UploadJob:
                 self.cpfile.save(self._checkpoint())
             except OSError as exc:
                 self._abort_quietly(upload_id, "its checkpoint could not be written")
-                raise _Failure(st.Status(st.FILE_WRITE_ERROR, "CheckpointWriteError",
-                                         f"cannot write checkpoint {self.cpfile.path!r}: "
-                                         f"{exc.strerror or exc}")) from None
+                raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
 
     def _checkpoint(self) -> codec.Checkpoint:
         assert self.plan is not None and self.local is not None
@@ -409,10 +374,10 @@ class UploadJob:
         try:
             now = os.stat(self.filepath)
         except OSError as exc:
-            raise _Failure(self._fail(_file_changed(self.filepath, str(exc)))) from None
+            raise JobFailed(self._fail(_file_changed(self.filepath, str(exc)))) from None
         if (now.st_size, now.st_mtime_ns) != (self.stat.st_size, self.stat.st_mtime_ns) or \
                 not os.path.samestat(now, self.stat):
-            raise _Failure(self._fail(_file_changed(self.filepath)))
+            raise JobFailed(self._fail(_file_changed(self.filepath)))
 
     def _complete(self) -> st.Status:
         assert self.plan is not None and self.transport is not None
