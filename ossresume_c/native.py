@@ -103,7 +103,7 @@ class Crc64:
         if len(data):
             self.update(data)
 
-    def update(self, data: Buffer) -> "Crc64":
+    def update(self, data: Buffer) -> Crc64:
         view = _view(data)
         self._crc = int(lib.osr_crc64_update(self._crc, view, len(view)))
         return self
@@ -119,7 +119,7 @@ class Crc64:
     def hexdigest(self) -> str:
         return f"{self._crc:016x}"
 
-    def copy(self) -> "Crc64":
+    def copy(self) -> Crc64:
         return Crc64(crc=self._crc)
 
     def __repr__(self) -> str:
@@ -144,7 +144,7 @@ class Md5:
         if len(data):
             self.update(data)
 
-    def update(self, data: Buffer) -> "Md5":
+    def update(self, data: Buffer) -> Md5:
         view = _view(data)
         with self._lock:
             lib.osr_md5_update(self._ctx, view, len(view))
@@ -161,7 +161,7 @@ class Md5:
     def hexdigest(self) -> str:
         return self.digest().hex()
 
-    def copy(self) -> "Md5":
+    def copy(self) -> Md5:
         other = Md5()
         with self._lock:
             ffi.memmove(other._ctx, self._ctx, ffi.sizeof("osr_md5_ctx"))

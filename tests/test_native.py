@@ -136,7 +136,7 @@ def test_constants_in_the_c_sources_are_the_derived_ones():
 
 def test_folding_model_matches_the_definition():
     rnd = random.Random(7)
-    for n in list(range(0, 70)) + [127, 128, 129, 1000]:
+    for n in list(range(70)) + [127, 128, 129, 1000]:
         data = rnd.randbytes(n)
         seed = rnd.getrandbits(64)
         assert ref.crc64_folding_model(data, seed) == ref.crc64(data, seed)
@@ -283,7 +283,7 @@ def test_md5_matches_hashlib(data, cuts):
 def test_md5_block_boundaries_copy_and_repeatable_digest():
     rnd = random.Random(5)
     blob = rnd.randbytes(300)
-    for n in range(0, 300):
+    for n in range(300):
         assert native.md5(blob[:n]).digest() == hashlib.md5(blob[:n]).digest(), n
     big = rnd.randbytes(3 << 20)
     assert native.md5(big).hexdigest() == hashlib.md5(big).hexdigest()
