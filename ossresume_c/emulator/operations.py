@@ -153,7 +153,7 @@ class Operations:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         try:
             try:
-                return receive_to_file(body, fd, want_md5, self.config.max_object_size)
+                return receive_to_file(body, fd, want_md5, self.config.max_object_size, self.config.direct_io)
             except TooLarge:
                 raise OssError("EntityTooLarge") from None
         except BaseException:
