@@ -5,7 +5,7 @@
  * -m flags, so the module still loads on any x86-64 CPU):
  *   pclmulqdq          SSE4.1 + PCLMULQDQ, 8 x 128-bit accumulators
  *   avx2_vpclmulqdq    AVX2 + VPCLMULQDQ, 4 x 256-bit accumulators
- *   avx512_vpclmulqdq  AVX-512F/VL + VPCLMULQDQ, 4 x 512-bit accumulators
+ *   avx512_vpclmulqdq  AVX-512F/VL + VPCLMULQDQ, 8 x 512-bit accumulators
  * crc64.c calls a path only when osr_crc64_x86_features() reports it.  The AVX
  * paths end with vzeroupper so later legacy-SSE code pays no transition cost.
  *
@@ -290,8 +290,8 @@ TARGET_AVX512 uint64_t osr_crc64_avx512_raw(uint64_t reg, const unsigned char *p
     __m128i x;
     uint64_t out;
 
-    if (n < 1024)
-        return osr_crc64_pclmul_raw(reg, p, n);
+    if (n < 1024)  /* AVX-512 implies the AVX2 path (see osr_crc64_x86_features) */
+        return osr_crc64_avx2_raw(reg, p, n);
     z0 = _mm512_xor_si512(LOAD512(p, 0), _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)reg));
     z1 = LOAD512(p, 1);
     z2 = LOAD512(p, 2);
