@@ -17,6 +17,14 @@ from .status import Status, status_is_ok  # noqa: E402
 _LAZY = {
     "resumable_upload_file": ("upload", "resumable_upload_file"),
     "resumable_download_file": ("download", "resumable_download_file"),
+    "upload_tree": ("bulk", "upload_tree"),
+    "TreeSummary": ("bulk", "TreeSummary"),
+    "Client": ("client", "Client"),
+    "OssError": ("client", "OssError"),
+    "OssClient": ("cpp", "OssClient"),
+    "ClientConfiguration": ("cpp", "ClientConfiguration"),
+    "UploadObjectRequest": ("cpp", "UploadObjectRequest"),
+    "DownloadObjectRequest": ("cpp", "DownloadObjectRequest"),
 }
 
 
@@ -35,4 +43,6 @@ __all__ = [
     "http_controller_create", "http_io_initialize", "http_io_deinitialize",
     "request_options_create", "ResumableCltParams", "create_resumable_clt_params", "Status",
     "status_is_ok", "resumable_upload_file", "resumable_download_file",
+    "upload_tree", "TreeSummary", "Client", "OssError", "OssClient", "ClientConfiguration",
+    "UploadObjectRequest", "DownloadObjectRequest",
 ]
