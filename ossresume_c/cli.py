@@ -1,0 +1,443 @@
+"""``ossresume``: the command line.
+
+    ossresume cp LOCAL oss://bucket/key          resumable upload with a progress bar
+    ossresume cp oss://bucket/key LOCAL          resumable download
+    ossresume cp -r DIR oss://bucket/prefix/     upload a tree, skipping what is already there
+    ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
+    ossresume demo [--size 256MiB]               the whole job end to end on the emulator
+
+Exit codes: 0 done, 1 the transfer failed (its Status is printed), 2 bad
+arguments, 130 interrupted (Ctrl-C; the message says how to resume).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shlex
+import sys
+import time
+from typing import List, Optional, Sequence, TextIO, Tuple
+
+from tqdm import tqdm
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+# -- argument types -------------------------------------------------------------
+
+def parse_size(text: str) -> int:
+    """``"8MiB"``, ``"100KB"``, ``"1.5G"``, ``"65536"`` -> bytes.  K/M/G/T are
+    binary whatever the spelling: ``100KB`` is 102400 bytes, as the C SDK's
+    ``1024*100`` "100KB" part size."""
+    match = _SIZE_RE.match(text or "")
+    if not match or (match.group(3).lower().startswith("i") and not match.group(2)):
+        raise ValueError(f"not a size: {text!r} (examples: 8MiB, 100KB, 1G, 65536)")
+    number, unit = match.group(1), match.group(2).lower()
+    value = float(number) * _UNITS[unit] if "." in number else int(number) * _UNITS[unit]
+    return int(value)
+
+
+def _size_arg(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _threads_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be 1..1024, got {value}")
+    return value
+
+
+def parse_oss_url(text: str) -> Optional[Tuple[str, str]]:
+    """``oss://bucket/key`` -> ``(bucket, key)``; None when ``text`` is not an oss:// URL."""
+    if not text.lower().startswith("oss://"):
+        return None
+    rest = text[len("oss://"):]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def human(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(nbytes) < 1024 or unit == "TiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TiB"  # pragma: no cover
+
+
+# -- parser -----------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ossresume",
+        description="Resumable upload and download of large files to Alibaba Cloud OSS.",
+        epilog="Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and "
+               "OSS_SESSION_TOKEN; the endpoint and region from --endpoint/--region or "
+               "OSS_ENDPOINT/OSS_REGION.")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,emulator,demo}")
+    sub.required = True
+
+    cp = sub.add_parser(
+        "cp", help="copy a file (or with -r a directory) to or from OSS, resumably",
+        description="Copy LOCAL to oss://bucket/key or oss://bucket/key to LOCAL. An interrupted "
+                    "copy continues from its checkpoint when the same command runs again.")
+    cp.add_argument("source", help="a local path or oss://bucket/key")
+    cp.add_argument("destination", help="oss://bucket/key (or .../prefix/) or a local path")
+    cp.add_argument("-r", "--recursive", action="store_true",
+                    help="upload the directory SOURCE under the prefix DESTINATION")
+    cp.add_argument("--part-size", type=_size_arg, default=0, metavar="SIZE",
+                    help="part size: 8MiB, 100KB (= 102400 bytes), plain bytes; default automatic "
+                         "(8 MiB, grown to stay within 10000 parts)")
+    cp.add_argument("--threads", type=_threads_arg, default=None, metavar="N",
+                    help="parts in flight at once (default 3; with -r the global limit, default 8)")
+    ck = cp.add_mutually_exclusive_group()
+    ck.add_argument("--checkpoint", metavar="PATH|DIR",
+                    help="checkpoint file, or an existing directory (or a path ending in '/') to "
+                         "hold it; default FILE.ucp / FILE.dcp next to the local file (with -r: "
+                         "~/.cache/ossresume/checkpoints)")
+    ck.add_argument("--no-checkpoint", action="store_true",
+                    help="no checkpoint: an interrupted copy starts over")
+    cp.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
+                    help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
+    cp.add_argument("--region", default=os.environ.get("OSS_REGION"),
+                    help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
+    cp.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
+                    help="request signature version (default 4)")
+    cp.add_argument("--max-retries", type=int, default=3, metavar="N",
+                    help="retries per request on network errors, 5xx and 429 (default 3)")
+    cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
+    cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    cp.set_defaults(subparser=cp)
+
+    em = sub.add_parser("emulator", help="run the local OSS emulator (python -m ossresume_c.emulator)",
+                        add_help=False)
+    em.add_argument("--root", help="store directory (default: a new temporary directory)")
+    em.add_argument("--port", help="port (default: any free port)")
+    em.add_argument("-h", "--help", action="store_true", help="all the emulator's options")
+
+    demo = sub.add_parser(
+        "demo", help="upload, interrupt, resume, verify and download back, on the embedded emulator",
+        description="Runs the main job end to end with no credentials and no network: starts the "
+                    "emulator on a free loopback port, uploads a test file in parallel parts, "
+                    "interrupts the upload, resumes it from the checkpoint, checks the object's "
+                    "CRC-64, downloads it back resumably and compares.")
+    demo.add_argument("--size", type=_size_arg, default=256 << 20,
+                      help="test file size (default 256MiB; at least 1MiB)")
+    demo.add_argument("--threads", type=_threads_arg, default=4, metavar="N",
+                      help="parts in flight (default 4)")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(subparser=demo)
+    return parser
+
+
+# -- output helpers -----------------------------------------------------------------
+
+class _TqdmLogHandler(logging.Handler):
+    """Log lines printed above the progress bar instead of through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(f"ossresume: {record.levelname.lower()}: {self.format(record)}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never break the copy
+            self.handleError(record)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("ossresume_c")
+    if not any(isinstance(h, _TqdmLogHandler) for h in logger.handlers):
+        logger.addHandler(_TqdmLogHandler())
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+class ProgressBar:
+    """A tqdm bar (bytes, rate, ETA) fed by ``callback(consumed, total)``.
+    When the transfer resumes, the bytes restored from the checkpoint (the
+    first call) become the bar's starting point, so the rate stays honest."""
+
+    def __init__(self, desc: str, total: Optional[int], enabled: bool, resuming: bool = False,
+                 stream: Optional[TextIO] = None) -> None:
+        self.bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+                        disable=not enabled, file=stream or sys.stderr, dynamic_ncols=True,
+                        miniters=1, leave=True)
+        self.resuming = resuming
+        self.calls = 0
+        self.restored = 0
+
+    def __call__(self, consumed: int, total: int) -> None:
+        self.calls += 1
+        if self.bar.total != total:
+            self.bar.total = total
+        if self.calls == 1 and self.resuming and consumed > 0:
+            self.restored = consumed
+            self.bar.initial = self.bar.n = consumed
+            self.bar.refresh()
+            return
+        if consumed > self.bar.n:
+            self.bar.update(consumed - self.bar.n)
+
+    def close(self) -> None:
+        if self.calls == 0:
+            self.bar.leave = False   # nothing moved: no empty bar left behind
+        self.bar.close()
+
+
+def _err(msg: str) -> None:
+    print(f"ossresume: {msg}", file=sys.stderr, flush=True)
+
+
+# -- cp -----------------------------------------------------------------------------
+
+def _options(args: argparse.Namespace):
+    from .config import request_options_create
+    verify: object = True
+    if args.insecure:
+        verify = False
+    elif args.ca_bundle:
+        verify = args.ca_bundle
+    return request_options_create(endpoint=args.endpoint, region=args.region or None,
+                                  signature_version=args.signature_version,
+                                  max_retries=max(0, args.max_retries), verify=verify)
+
+
+def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
+    if args.no_checkpoint:
+        return False, None
+    path = args.checkpoint
+    if path and (path.endswith("/") or path.endswith(os.sep)):
+        os.makedirs(path, exist_ok=True)   # a directory: the checkpoint gets a derived name in it
+    return True, path
+
+
+def _failure(what: str, status) -> int:
+    _err(f"{what} failed: {status}")
+    if status.code in (401, 403) and not (os.environ.get("OSS_ACCESS_KEY_ID")
+                                          and os.environ.get("OSS_ACCESS_KEY_SECRET")):
+        _err("hint: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET")
+    return EXIT_FAILED
+
+
+def _resume_hint(argv: Sequence[str], checkpoint: Optional[str], extra: str = "") -> None:
+    command = shlex.join(["ossresume", *argv])
+    if checkpoint:
+        state = f"the checkpoint {checkpoint} keeps what was done"
+        if extra:
+            state += f" ({extra})"
+        _err(f"interrupted; {state}. Run the same command again to resume:\n  {command}")
+    else:
+        _err(f"interrupted; without a checkpoint nothing is kept. Run the command again to start over:"
+             f"\n  {command}")
+
+
+def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    src, dst = parse_oss_url(args.source), parse_oss_url(args.destination)
+    cp_parser: argparse.ArgumentParser = args.subparser
+    if src and dst:
+        cp_parser.error("copying between two oss:// locations is not supported; one side must be local")
+    if not src and not dst:
+        cp_parser.error("one side must be an oss://bucket/key URL")
+    if not args.endpoint:
+        cp_parser.error("no endpoint: pass --endpoint or set OSS_ENDPOINT")
+    bucket = (src or dst)[0]  # type: ignore[index]
+    if not bucket:
+        cp_parser.error(f"no bucket in {args.source if src else args.destination!r}")
+    if args.recursive and src:
+        cp_parser.error("-r uploads a local directory; downloading a prefix is not supported")
+    if args.recursive and not os.path.isdir(args.source):
+        cp_parser.error(f"-r needs a directory, and {args.source!r} is not one")
+    if not args.recursive and dst and os.path.isdir(args.source):
+        cp_parser.error(f"{args.source!r} is a directory (use -r to upload a tree)")
+    try:
+        options = _options(args)
+        options.config.endpoint_parts()
+    except ValueError as exc:
+        cp_parser.error(str(exc))
+    _setup_logging(args.verbose)
+    if args.recursive:
+        return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
+    if dst:
+        key = dst[1]
+        if not key or key.endswith("/"):
+            key += os.path.basename(os.path.abspath(args.source))
+        return _cp_up(args, argv, options, args.source, bucket, key)
+    key = src[1]  # type: ignore[index]
+    if not key or key.endswith("/"):
+        cp_parser.error(f"{args.source!r} names no object")
+    target = args.destination
+    if target.endswith(("/", os.sep)):
+        os.makedirs(target, exist_ok=True)   # "DIR/" names a directory, made when missing
+    if os.path.isdir(target):
+        target = os.path.join(target, key.rsplit("/", 1)[-1])
+    return _cp_down(args, argv, options, bucket, key, target)
+
+
+def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, bucket: str,
+           key: str) -> int:
+    from .checkpoint_file import resolve_checkpoint_path
+    from .ops import response_crc
+    from .params import create_resumable_clt_params
+    from .upload import resumable_upload_file
+    enable, path = _checkpoint_setting(args)
+    threads = args.threads or 3
+    clt = create_resumable_clt_params(args.part_size, threads, enable, path)
+    checkpoint = resolve_checkpoint_path(local, bucket, key, enable, path, ".ucp")
+    resuming = bool(checkpoint and os.path.isfile(checkpoint))
+    try:
+        total: Optional[int] = os.path.getsize(local)
+    except OSError:
+        total = None
+    bar = ProgressBar(f"{os.path.basename(local)} -> oss://{bucket}/{key}", total, not args.quiet,
+                      resuming)
+    started = time.monotonic()
+    try:
+        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar)
+    except KeyboardInterrupt:
+        bar.close()
+        _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None)
+        return EXIT_INTERRUPTED
+    bar.close()
+    if not status.is_ok():
+        return _failure("upload", status)
+    seconds = time.monotonic() - started
+    size = total or 0
+    sent = size - bar.restored
+    note = f" ({human(bar.restored)} restored from the checkpoint)" if bar.restored else ""
+    crc = "CRC-64 verified" if response_crc(status.resp_headers) is not None else "CRC-64 checked per part"
+    print(f"uploaded {local} -> oss://{bucket}/{key}: {human(size)}{note} in {seconds:.2f} s "
+          f"({human(sent / seconds if seconds > 0 else 0)}/s), {crc}; request id {status.req_id or '-'}")
+    return EXIT_OK
+
+
+def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, key: str,
+             target: str) -> int:
+    from .checkpoint_file import resolve_checkpoint_path
+    from .download import resumable_download_file
+    from .ops import response_crc
+    from .params import create_resumable_clt_params
+    enable, path = _checkpoint_setting(args)
+    threads = args.threads or 3
+    clt = create_resumable_clt_params(args.part_size, threads, enable, path)
+    checkpoint = resolve_checkpoint_path(target, bucket, key, enable, path, ".dcp")
+    resuming = bool(checkpoint and os.path.isfile(checkpoint))
+    bar = ProgressBar(f"oss://{bucket}/{key} -> {os.path.basename(target)}", None, not args.quiet,
+                      resuming)
+    resp_headers: dict = {}
+    started = time.monotonic()
+    try:
+        status = resumable_download_file(options, bucket, key, target, None, None, clt, bar,
+                                         resp_headers)
+    except KeyboardInterrupt:
+        bar.close()
+        _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None,
+                     f"data so far in {target}.tmp")
+        return EXIT_INTERRUPTED
+    bar.close()
+    if not status.is_ok():
+        return _failure("download", status)
+    seconds = time.monotonic() - started
+    size = os.path.getsize(target)
+    sent = size - bar.restored
+    note = f" ({human(bar.restored)} restored from the checkpoint)" if bar.restored else ""
+    crc = "CRC-64 verified" if response_crc(resp_headers) is not None else "no object CRC-64 to check"
+    print(f"downloaded oss://{bucket}/{key} -> {target}: {human(size)}{note} in {seconds:.2f} s "
+          f"({human(sent / seconds if seconds > 0 else 0)}/s), {crc}; request id {status.req_id or '-'}")
+    return EXIT_OK
+
+
+def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, prefix: str) -> int:
+    from .bulk import FileOutcome, TreeInterrupted, normalize_prefix, upload_tree
+    enable, path = _checkpoint_setting(args)
+    bar = ProgressBar(f"{args.source} -> oss://{bucket}/{normalize_prefix(prefix)}", None,
+                      not args.quiet)
+
+    def on_file(outcome: FileOutcome) -> None:
+        if outcome.action == "failed":
+            tqdm.write(f"ossresume: failed: {outcome.path} -> {outcome.key}: {outcome.status}",
+                       file=sys.stderr)
+        elif args.verbose:
+            tqdm.write(f"{outcome.action}: {outcome.path} -> oss://{bucket}/{outcome.key}",
+                       file=sys.stderr)
+
+    try:
+        summary = upload_tree(options, args.source, bucket, prefix, args.part_size, args.threads or 8,
+                              enable_checkpoint=enable, checkpoint_dir=path, progress=bar,
+                              on_file=on_file)
+    except TreeInterrupted as exc:
+        bar.close()
+        print(f"{exc.summary}")
+        _resume_hint(argv, None if not enable else (path or "the checkpoint directory"),
+                     "files already uploaded are skipped by size and CRC-64")
+        return EXIT_INTERRUPTED
+    bar.close()
+    rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
+    print(f"{summary} ({rate}/s); skipped files matched by size and CRC-64")
+    if summary.failed:
+        _err(f"{len(summary.failed)} file(s) failed; run the same command again to retry them")
+        for key, status in list(summary.failed.items())[:20]:
+            _err(f"  {key}: {status}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# -- emulator / demo ----------------------------------------------------------------
+
+def _emulator(argv: List[str]) -> int:
+    from .emulator import cli as emulator_cli
+    from .emulator.config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, ENV_ACCESS_KEY_ID
+    if "-h" not in argv and "--help" not in argv and not os.environ.get(ENV_ACCESS_KEY_ID) \
+            and "--access-key-id" not in argv:
+        _err(f"emulator key pair (test defaults): OSS_ACCESS_KEY_ID={DEFAULT_ACCESS_KEY_ID} "
+             f"OSS_ACCESS_KEY_SECRET={DEFAULT_ACCESS_KEY_SECRET}; create buckets with --bucket NAME")
+    return int(emulator_cli.main(argv) or 0)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    if args.size < (1 << 20):
+        args.subparser.error("--size must be at least 1MiB")
+    _setup_logging(False)
+    try:
+        report = run_demo(args.size, threads=args.threads, keep=args.keep, progress=not args.quiet)
+    except KeyboardInterrupt:
+        _err("demo interrupted")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "emulator":
+        return _emulator(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "cp":
+            return _cp(args, argv)
+        if args.command == "demo":
+            return _demo(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+    return EXIT_USAGE  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
