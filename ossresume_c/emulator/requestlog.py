@@ -22,6 +22,18 @@ class RequestLog:
         self.bytes_in = 0
         self.bytes_out = 0
         self.total = 0
+        self.in_flight = 0
+        self.in_flight_peak = 0
+
+    def begin(self) -> None:
+        """A request started (counts concurrent requests; see ``in_flight_peak``)."""
+        with self._lock:
+            self.in_flight += 1
+            self.in_flight_peak = max(self.in_flight_peak, self.in_flight)
+
+    def end(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def record(self, entry: Dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
@@ -57,6 +69,8 @@ class RequestLog:
                 "errors_by_code": dict(self.errors_by_code),
                 "bytes_in": self.bytes_in,
                 "bytes_out": self.bytes_out,
+                "in_flight": self.in_flight,
+                "in_flight_peak": self.in_flight_peak,
             }
 
     def reset_counters(self) -> None:
@@ -65,6 +79,7 @@ class RequestLog:
             self.errors_by_code.clear()
             self.status_counts.clear()
             self.bytes_in = self.bytes_out = self.total = 0
+            self.in_flight_peak = self.in_flight
 
     def close(self) -> None:
         with self._lock:

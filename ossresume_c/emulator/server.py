@@ -26,7 +26,7 @@ from .exchange import ObjectStream, Request, Response, new_request_id
 from .faults import FaultPlan, FaultSet
 from .operations import Operations
 from .requestlog import RequestLog
-from .routing import Target, operation_name, parse_query, resolve_target, split_target
+from .routing import is_valid_bucket_name, operation_name, parse_query, resolve_target, split_target
 from .store import Store
 
 log = logging.getLogger("ossresume_c.emulator")
@@ -42,6 +42,9 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
+        for bucket in config.buckets:
+            if not is_valid_bucket_name(bucket):
+                raise ValueError(f"invalid bucket name {bucket!r}")
         self.store = Store(config.root)
         for bucket in config.buckets:
             self.store.create_bucket(bucket)
@@ -135,6 +138,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         body: Optional[BodyReader] = None
         response: Optional[Response] = None
         plan = FaultPlan()
+        counted = False
         try:
             try:
                 query = parse_query(raw_query)
@@ -146,6 +150,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                     self._serve_control(target.control_path, query, body, request_id, entry, started)
                     return
                 op = operation_name(self.command, target, query)
+                emulator.log.begin()
+                counted = True
                 entry.update(op=op, bucket=target.bucket or None, key=target.key or None)
                 part_text = dict((k, v) for k, v in query).get("partNumber")
                 part_number = int(part_text) if part_text and part_text.isdigit() else None
@@ -186,6 +192,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             entry["status"] = entry["status"] or "disconnected"
         finally:
+            if counted:
+                emulator.log.end()
             if response is not None and response.stream is not None:
                 response.stream.reader.close()
             if entry["status"] is None and response is not None:
@@ -332,6 +340,11 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                 remaining = count
                 while remaining:
                     piece = min(SEND_CHUNK, remaining)
+                    if plan.bytes_per_sec:  # small pieces, each sent no earlier than the rate allows
+                        piece = min(piece, max(4096, int(plan.bytes_per_sec / 20)))
+                        delay = throttle_start + (sent + piece) / plan.bytes_per_sec - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
                     if plan.reset_after is not None:
                         piece = min(piece, plan.reset_after - sent)
                         if piece <= 0:
@@ -343,10 +356,6 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                     sent += len(data)
                     position += len(data)
                     remaining -= len(data)
-                    if plan.bytes_per_sec:
-                        delay = throttle_start + sent / plan.bytes_per_sec - time.monotonic()
-                        if delay > 0:
-                            time.sleep(delay)
         if plan.reset_after is not None and sent >= plan.reset_after and stream.length > plan.reset_after:
             raise ResetConnection()
 
