@@ -227,15 +227,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
+    parser.add_argument("--only", choices=["crc", "md5", "read", "threads"], action="append",
+                        help="run only these sections (repeatable)")
     args = parser.parse_args()
     large = (16 if args.quick else 256) << 20
     rep = Report()
     print(f"ossresume_c native core; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs; "
           f"load average {os.getloadavg()[0]:.2f} at start")
-    crc_section(rep, 256 << 10, large)
-    md5_section(rep, 256 << 10, large)
-    read_section(rep, (64 if args.quick else 1024) << 20, 8 << 20)
-    threads_section(rep, 512 << 10, 100 if args.quick else 400)
+    only = set(args.only or ["crc", "md5", "read", "threads"])
+    if "crc" in only:
+        crc_section(rep, 256 << 10, large)
+    if "md5" in only:
+        md5_section(rep, 256 << 10, large)
+    if "read" in only:
+        read_section(rep, (64 if args.quick else 1024) << 20, 8 << 20)
+    if "threads" in only:
+        threads_section(rep, 512 << 10, 100 if args.quick else 400)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     for what, ratio, goal, ok in rep.targets:
         print(f"  {'PASS' if ok else 'MISS'}  {what:<48} {ratio:8.2f}x  (goal {goal}x)")
