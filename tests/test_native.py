@@ -6,6 +6,7 @@ import hashlib
 import json
 import mmap
 import os
+import platform
 import random
 import re
 import subprocess
@@ -61,8 +62,8 @@ def test_portable_always_available_and_best_selected_by_default():
 
 
 def test_x86_paths_follow_cpu_flags():
-    if not re.match(r"(x86_64|amd64)", os.uname().machine.lower()):
-        pytest.skip("x86-64 only")
+    if platform.machine().lower() not in ("x86_64", "amd64") or not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("x86-64 Linux only (reads /proc/cpuinfo)")
     flags = set()
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -384,16 +385,20 @@ def test_read_part_into_views_and_chunk_sized_scratch(sample_file):
 
 def test_read_part_errors(sample_file, tmp_path):
     fd, _ = sample_file
-    r, w = os.pipe()
     closed = os.dup(fd)
     os.close(closed)
-    try:
-        with pytest.raises(OSError) as bad:
-            native.read_part(closed, 0, 10)
-        assert bad.value.errno == errno.EBADF
-        with pytest.raises(OSError) as bad:
-            native.read_part(r, 0, 10, bytearray(10))
-        assert bad.value.errno == errno.ESPIPE
+    with pytest.raises(OSError) as bad:
+        native.read_part(closed, 0, 10)
+    assert bad.value.errno == errno.EBADF
+    if sys.platform != "win32":
+        r, w = os.pipe()
+        try:
+            with pytest.raises(OSError) as bad:
+                native.read_part(r, 0, 10, bytearray(10))
+            assert bad.value.errno == errno.ESPIPE
+        finally:
+            os.close(r)
+            os.close(w)
         dfd = os.open(tmp_path, os.O_RDONLY)
         try:
             with pytest.raises(OSError) as bad:
@@ -401,9 +406,6 @@ def test_read_part_errors(sample_file, tmp_path):
             assert bad.value.errno == errno.EISDIR
         finally:
             os.close(dfd)
-    finally:
-        os.close(r)
-        os.close(w)
     with pytest.raises(ValueError):
         native.read_part(fd, -1, 10)
     with pytest.raises(ValueError):
@@ -437,7 +439,7 @@ def test_write_part_round_trip(tmp_path):
     try:
         with pytest.raises(OSError) as bad:
             native.write_part(ro, 0, b"x")
-        assert bad.value.errno == errno.EBADF
+        assert bad.value.errno in (errno.EBADF, errno.EACCES)  # POSIX / Windows
     finally:
         os.close(ro)
     with open(path, "r+b") as f:  # objects with fileno() work too
