@@ -31,7 +31,8 @@ class BodyReader:
         self.bytes_per_sec: Optional[float] = None
         self._throttle_start = 0.0
 
-    declared_length: Optional[int] = None
+    declared_length: Optional[int] = None  # the framing length (Content-Length bodies)
+    length_hint: Optional[int] = None  # declared_length, or a Content-Length sent along with chunked
 
     @property
     def started(self) -> bool:
@@ -88,7 +89,7 @@ class BodyReader:
             return True
         if not self.started and self.declared_length != 0:
             return False  # the client waits for 100-continue and will not send the body
-        if self.declared_length is not None and self.declared_length - self.bytes_read > limit:
+        if self.length_hint is not None and self.length_hint - self.bytes_read > limit:
             return False
         scratch = memoryview(bytearray(65536))
         total = 0
@@ -107,7 +108,7 @@ class BodyTooLarge(Exception):
 class FixedLengthBody(BodyReader):
     def __init__(self, rfile: BinaryIO, length: int, send_continue: Optional[Callable[[], None]]) -> None:
         super().__init__(rfile, send_continue)
-        self.declared_length = length
+        self.declared_length = self.length_hint = length
         self._remaining = length
         if length == 0:
             self.finished = True
@@ -128,8 +129,11 @@ class ChunkedBody(BodyReader):
 
     MAX_LINE = 4096
 
-    def __init__(self, rfile: BinaryIO, send_continue: Optional[Callable[[], None]]) -> None:
+    def __init__(
+        self, rfile: BinaryIO, send_continue: Optional[Callable[[], None]], length_hint: Optional[int] = None
+    ) -> None:
         super().__init__(rfile, send_continue)
+        self.length_hint = length_hint
         self._chunk_left = 0
 
     def _next_chunk(self) -> int:

@@ -157,7 +157,7 @@ def receive_to_file(
 
     ``direct_io``: write large bodies with O_DIRECT where the file system allows.
     """
-    if body.declared_length is not None and body.declared_length > max_size:
+    if body.length_hint is not None and body.length_hint > max_size:
         raise TooLarge()
     pool = _buffers()
     crc = 0

@@ -383,7 +383,7 @@ class Operations:
         self._check_early_length(request)
         body = request.body
         assert body is not None
-        if body.declared_length is not None and body.declared_length > self.config.max_object_size:
+        if body.length_hint is not None and body.length_hint > self.config.max_object_size:
             raise OssError("EntityTooLarge")
         expected_md5 = _content_md5(request)
         try:
@@ -626,7 +626,7 @@ class Operations:
         self._check_early_length(request)
         body = request.body
         assert body is not None
-        if body.declared_length is not None and body.declared_length > self.config.max_object_size:
+        if body.length_hint is not None and body.length_hint > self.config.max_object_size:
             raise OssError("EntityTooLarge")
         if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
             try:

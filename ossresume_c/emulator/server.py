@@ -97,17 +97,24 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         expect = (self.headers.get("Expect") or "").strip().lower() == "100-continue"
         send_continue = self._send_continue if expect and self.request_version >= "HTTP/1.1" else None
         encoding = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in encoding:
-            return ChunkedBody(self.rfile, send_continue)
         length = self.headers.get("Content-Length")
-        if length is None:
+        value: Optional[int] = None
+        if length is not None:
+            try:
+                value = int(length.strip())
+            except ValueError:
+                value = -1
+            if value < 0:
+                if "chunked" not in encoding:
+                    self.close_connection = True  # the body cannot be framed
+                raise OssError(
+                    "InvalidArgument", "Invalid Content-Length.", ArgumentName="Content-Length", ArgumentValue=length
+                )
+        if "chunked" in encoding:
+            # Chunked wins (the C SDK sends both); Content-Length stays a hint for size checks.
+            return ChunkedBody(self.rfile, send_continue, value)
+        if value is None:
             return None
-        try:
-            value = int(length.strip())
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise OssError("InvalidArgument", "Invalid Content-Length.", ArgumentName="Content-Length", ArgumentValue=length)
         return FixedLengthBody(self.rfile, value, send_continue)
 
     # ------------------------------------------------------------------ main flow
