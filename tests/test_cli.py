@@ -226,6 +226,68 @@ def test_ctrl_c_prints_how_to_resume_and_the_rerun_resumes(oss_emulator, tmp_pat
     assert not os.path.exists(src + ".ucp")
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_during_a_download_then_resume(oss_emulator, tmp_path):
+    src = make_file(tmp_path / "obj.bin", 1_600_000, seed=4)
+    env = cli_env(oss_emulator)
+    assert run_cli(["cp", src, f"oss://{oss_emulator.bucket}/d.bin", "-q"], env).returncode == 0
+    target = tmp_path / "copy.bin"
+    args = ["cp", f"oss://{oss_emulator.bucket}/d.bin", str(target), "--part-size", "100KB",
+            "--threads", "2"]
+    oss_emulator.add_fault(op="GetObject", action="delay", seconds=0.15)
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "ossresume_c", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 30
+        while len([e for e in log_since(oss_emulator, t0) if e["op"] == "GetObject"]) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert f"{target}.dcp" in err and "Run the same command again to resume" in err
+    assert not target.exists() and os.path.exists(f"{target}.dcp")
+
+    oss_emulator.clear_faults()
+    t1 = time.time()
+    res = run_cli(args, env)
+    assert res.returncode == 0, res.stderr
+    assert "restored from the checkpoint" in res.stdout
+    assert len([e for e in log_since(oss_emulator, t1) if e["op"] == "GetObject"]) < 16
+    assert target.read_bytes() == open(src, "rb").read()
+
+
+def test_emulator_subcommand_serves(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "ossresume_c", "emulator", "--root", str(tmp_path),
+                             "--port", "0", "--bucket", "cli-bucket"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("ossresume emulator listening on http://127.0.0.1:")
+        endpoint = line.rsplit(" ", 1)[1].strip()
+        src = make_file(tmp_path / "f.bin", 1000)
+        env = dict(os.environ, OSS_ACCESS_KEY_ID="ossresume-emulator-ak",
+                   OSS_ACCESS_KEY_SECRET="ossresume-emulator-secret")
+        res = run_cli(["cp", src, "oss://cli-bucket/f.bin", "--endpoint", endpoint, "-q"], env)
+        assert res.returncode == 0, res.stderr
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+    assert "OSS_ACCESS_KEY_ID=ossresume-emulator-ak" in err
+
+
+def test_top_level_help_lists_the_commands():
+    res = run_cli(["--help"])
+    assert res.returncode == 0
+    for command in ("cp", "emulator", "demo"):
+        assert command in res.stdout
+
+
 # -- cp -r ------------------------------------------------------------------------------
 
 def _tree(root):
