@@ -362,7 +362,7 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
 
 
 def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, prefix: str) -> int:
-    from .bulk import FileOutcome, TreeInterrupted, normalize_prefix, upload_tree
+    from .bulk import FileOutcome, TreeInterrupted, default_checkpoint_dir, normalize_prefix, upload_tree
     enable, path = _checkpoint_setting(args)
     bar = ProgressBar(f"{args.source} -> oss://{bucket}/{normalize_prefix(prefix)}", None,
                       not args.quiet)
@@ -382,8 +382,11 @@ def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
     except TreeInterrupted as exc:
         bar.close()
         print(f"{exc.summary}")
-        _resume_hint(argv, None if not enable else (path or "the checkpoint directory"),
-                     "files already uploaded are skipped by size and CRC-64")
+        command = shlex.join(["ossresume", *argv])
+        partial = (f"partly sent files resume from their checkpoints in {path or default_checkpoint_dir()}"
+                   if enable else "partly sent files start over (no checkpoints)")
+        _err(f"interrupted; files already uploaded are skipped by size and CRC-64 and {partial}. "
+             f"Run the same command again to resume:\n  {command}")
         return EXIT_INTERRUPTED
     bar.close()
     rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
@@ -412,12 +415,16 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
     if args.size < (1 << 20):
         args.subparser.error("--size must be at least 1MiB")
+    from .emulator import EmulatorError
     _setup_logging(False)
     try:
         report = run_demo(args.size, threads=args.threads, keep=args.keep, progress=not args.quiet)
     except KeyboardInterrupt:
         _err("demo interrupted")
         return EXIT_INTERRUPTED
+    except (EmulatorError, OSError) as exc:
+        _err(f"demo failed: {exc}")
+        return EXIT_FAILED
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

@@ -330,6 +330,50 @@ def test_cp_r_nested_unicode_then_rerun_skips(oss_emulator, tmp_path):
     assert head(oss_emulator, "backup/top.txt")[1].crc64 == file_crc(root / "top.txt")
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_cp_r_ctrl_c_then_rerun_sends_only_the_rest(oss_emulator, tmp_path):
+    root = tmp_path / "tree"
+    (root / "d0").mkdir(parents=True)
+    (root / "d1").mkdir()
+    for i in range(6):
+        make_file(root / f"d{i % 2}" / f"f{i}.bin", 2000 + i, seed=i)
+    make_file(root / "big.bin", 500 * 1024, seed=9)
+    cache = tmp_path / "cache"
+    env = cli_env(oss_emulator, XDG_CACHE_HOME=str(cache))
+    args = ["cp", "-r", str(root), f"oss://{oss_emulator.bucket}/t/", "--part-size", "100KB",
+            "--threads", "2"]
+    oss_emulator.add_fault(op=["PutObject", "UploadPart"], action="delay", seconds=0.15)
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "ossresume_c", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 30
+        while not [e for e in log_since(oss_emulator, t0) if e["op"] == "UploadPart" and e["status"] == 200]:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted or not started" in out
+    assert "Run the same command again to resume" in err and str(cache) in err
+    first = {(e["key"], e["part_number"]) for e in log_since(oss_emulator, t0)
+             if e["op"] in ("PutObject", "UploadPart") and e["status"] == 200}
+
+    oss_emulator.clear_faults()
+    t1 = time.time()
+    res = run_cli(args, env)
+    assert res.returncode == 0, res.stderr
+    second = {(e["key"], e["part_number"]) for e in log_since(oss_emulator, t1)
+              if e["op"] in ("PutObject", "UploadPart")}
+    assert second and not first & second            # nothing sent twice
+    assert len(first | second) == 6 + 5
+    assert head(oss_emulator, "t/big.bin")[1].crc64 == file_crc(root / "big.bin")
+
+
 def test_cp_r_failure_exits_1_with_the_status(oss_emulator, tmp_path):
     root = tmp_path / "tree"
     _tree(root)
