@@ -88,6 +88,7 @@ class ControlAPI:
                 return _json(200, counters)
             if method == "DELETE":
                 emulator.log.reset_counters()
+                emulator.faults.reset_counters()
                 return _json(200, {"cleared": True})
         if parts == ["log"]:
             if method == "GET":

@@ -205,6 +205,10 @@ class FaultSet:
                     plan.bytes_per_sec = rate if plan.bytes_per_sec is None else min(plan.bytes_per_sec, rate)
         return plan
 
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.fired_by_action.clear()
+
     def fired_total(self) -> int:
         with self._lock:
             return sum(self.fired_by_action.values())

@@ -130,7 +130,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             "request_id": request_id,
             "method": self.command,
             "path": raw_path,
-            "op": None,
+            "op": "Unknown",  # until routed (a malformed request keeps it)
             "bucket": None,
             "key": None,
             "query": raw_query,
@@ -145,7 +145,29 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         body: Optional[BodyReader] = None
         response: Optional[Response] = None
         plan = FaultPlan()
-        counted = False
+        state = {"counted": False, "recorded": False}
+
+        def record(status: Any = None, bytes_out: Optional[int] = None) -> None:
+            """Log the request once. Called *before* the response is sent, so that a
+            client that has its answer also finds it in the log and the counters."""
+            if state["recorded"]:
+                return
+            state["recorded"] = True
+            if state["counted"]:
+                emulator.log.end()
+            if response is not None:
+                entry["status"] = response.status
+                entry["error_code"] = response.error_code
+                entry["bytes_out"] = 0 if self.command == "HEAD" else response.content_length
+            if status is not None:
+                entry["status"] = status
+            if bytes_out is not None:
+                entry["bytes_out"] = bytes_out
+            entry["bytes_in"] = body.bytes_read if body is not None else 0
+            entry["duration"] = round(time.monotonic() - started, 6)
+            if entry["op"] != "Control":  # the log and counters describe OSS traffic only
+                emulator.log.record(entry)
+
         try:
             try:
                 query = parse_query(raw_query)
@@ -154,16 +176,18 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                     raw_path, host, emulator.store.bucket_exists, emulator.config.virtual_host_suffixes
                 )
                 if target.control_path is not None:
-                    self._serve_control(target.control_path, query, body, request_id, entry, started)
+                    entry["op"] = "Control"
+                    self._serve_control(target.control_path, query, body, request_id)
                     return
                 op = operation_name(self.command, target, query)
                 emulator.log.begin()
-                counted = True
+                state["counted"] = True
                 entry.update(op=op, bucket=target.bucket or None, key=target.key or None)
-                part_text = dict((k, v) for k, v in query).get("partNumber")
+                params = dict(query)
+                part_text = params.get("partNumber")
                 part_number = int(part_text) if part_text and part_text.isdigit() else None
                 entry["part_number"] = part_number
-                entry["upload_id"] = dict((k, v) for k, v in query).get("uploadId")
+                entry["upload_id"] = params.get("uploadId")
                 request = Request(
                     method=self.command,
                     raw_path=raw_path,
@@ -190,28 +214,23 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                 log.exception("internal error in %s %s", self.command, self.path)
                 response = self._error_response(OssError("InternalError", f"Emulator error: {exc}"), request_id, host_name)
             self._finish_body(body)
+            stream = response.stream
+            if plan.reset_after is not None and stream is not None and stream.length > plan.reset_after:
+                record("reset", plan.reset_after)
+            else:
+                record()
             self._write_response(response, request_id, plan)
         except ResetConnection:
             self._reset()
-            entry["status"] = "reset"
+            record("reset")
         except (ClientDisconnected, ConnectionError, socket.timeout, ssl.SSLError) as exc:
             log.debug("client connection lost: %s", exc)
             self.close_connection = True
-            entry["status"] = entry["status"] or "disconnected"
+            record("disconnected")
         finally:
-            if counted:
-                emulator.log.end()
+            record()
             if response is not None and response.stream is not None:
                 response.stream.reader.close()
-            if entry["status"] is None and response is not None:
-                entry["status"] = response.status
-            if response is not None:
-                entry["error_code"] = response.error_code
-                entry["bytes_out"] = entry["bytes_out"] or response.content_length
-            entry["bytes_in"] = body.bytes_read if body is not None else 0
-            entry["duration"] = round(time.monotonic() - started, 6)
-            if entry["op"] != "Control":  # the log and counters describe OSS traffic only
-                emulator.log.record(entry)
 
     def _authenticate(self, request: Request) -> None:
         emulator = self.server.emulator
@@ -268,16 +287,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                 response.body = _corrupt_listparts_crcs(response.body)
         return response
 
-    def _serve_control(
-        self,
-        path: str,
-        query: Any,
-        body: Optional[BodyReader],
-        request_id: str,
-        entry: Dict[str, Any],
-        started: float,
-    ) -> None:
-        entry["op"] = "Control"
+    def _serve_control(self, path: str, query: Any, body: Optional[BodyReader], request_id: str) -> None:
         if not _is_loopback(self.client_address[0]):
             response = Response(403, [("Content-Type", "application/json")], b'{"error": "control API is loopback-only"}')
         else:
@@ -285,8 +295,6 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             response = self.server.emulator.control.handle(self.command, path, query, payload)
         self._finish_body(body)
         self._write_response(response, request_id, FaultPlan())
-        entry["status"] = response.status
-        entry["duration"] = round(time.monotonic() - started, 6)
 
     # ------------------------------------------------------------------ responses
     def _error_response(self, error: OssError, request_id: str, host_name: str) -> Response:

@@ -7,8 +7,8 @@ Fixtures:
     stopped at the end. An ``ossresume_c.emulator.EmulatorHandle``.
 
 ``oss_emulator`` (function)
-    A fresh bucket on the session emulator, with the fault rules and the request
-    log cleared at the start (and the faults again at the end); an
+    A fresh bucket on the session emulator, with the fault rules, the request
+    log and the counters cleared at the start (and the faults again at the end); an
     ``OssEmulatorFixture``::
 
         def test_upload(oss_emulator):
@@ -121,12 +121,13 @@ def oss_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Em
 
 @pytest.fixture
 def oss_emulator(oss_emulator_server: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[OssEmulatorFixture]:
-    """A fresh bucket on the session emulator; faults and request log cleared."""
+    """A fresh bucket on the session emulator; faults, request log and counters cleared."""
     server = oss_emulator_server
     if not server.running:  # a test killed it: bring it back on the same root and port
         server.restart()
     server.clear_faults()
     server.clear_request_log()
+    server.reset_counters()
     bucket = _bucket_name(request.node.name)
     server.create_bucket(bucket)
     fixture = OssEmulatorFixture(server, bucket)
