@@ -30,7 +30,7 @@ def settled_log(emu, since=0.0, until=lambda entries: True, timeout=10.0):
     answer a moment before the log has the entry: wait for what we expect."""
     deadline = time.monotonic() + timeout
     while True:
-        entries = [e for e in emu.request_log() if e["time"] >= since]
+        entries = [e for e in emu.request_log() if e["time"] >= since and e.get("bucket") == emu.bucket]
         if until(entries) or time.monotonic() > deadline:
             return entries
         time.sleep(0.01)

@@ -29,7 +29,7 @@ def cli_env(emu, **extra):
 def log_since(emu, since):
     """Requests that started at or after ``since`` (the log may still be
     receiving the previous run's last entries: they started before)."""
-    return [e for e in emu.request_log() if e["time"] >= since]
+    return [e for e in emu.request_log() if e["time"] >= since and e.get("bucket") == emu.bucket]
 
 
 def run_cli(args, env=None, cwd=None, timeout=60):
