@@ -25,9 +25,8 @@ def build(root, files):
 
 
 def settled_log(emu, since=0.0, until=lambda entries: True, timeout=10.0):
-    """The request log from ``since`` on, once ``until(entries)`` holds.  The
-    emulator records a request just after answering it, so a client can see its
-    answer a moment before the log has the entry: wait for what we expect."""
+    """This test's bucket's request log from ``since`` on, once ``until(entries)``
+    holds (a guard in case the log ever trails the responses)."""
     deadline = time.monotonic() + timeout
     while True:
         entries = [e for e in emu.request_log() if e["time"] >= since and e.get("bucket") == emu.bucket]

@@ -27,8 +27,8 @@ def cli_env(emu, **extra):
 
 
 def log_since(emu, since):
-    """Requests that started at or after ``since`` (the log may still be
-    receiving the previous run's last entries: they started before)."""
+    """Requests to this test's bucket that started at or after ``since``: one
+    run's requests, without clearing the log between runs."""
     return [e for e in emu.request_log() if e["time"] >= since and e.get("bucket") == emu.bucket]
 
 
