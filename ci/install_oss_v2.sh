@@ -7,7 +7,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:-"$here/.ci-deps/oss-v2"}
-python=${PYTHON:-python3}
+python=${PYTHON:-$(command -v python || command -v python3)}
 if [ -f "$target/.installed" ]; then
     echo "alibabacloud-oss-v2 already installed in $target"
     exit 0

@@ -64,7 +64,7 @@ def test_32_concurrent_part_uploads_one_object(oss_emulator):
         t.start()
     for t in threads:
         t.join()
-    assert all(etags[n] == '"%s"' % hashlib.md5(parts[n - 1]).hexdigest().upper() for n in etags)
+    assert all(etags[n] == f'"{hashlib.md5(parts[n - 1]).hexdigest().upper()}"' for n in etags)
     body = "<CompleteMultipartUpload>" + "".join(
         f"<Part><PartNumber>{n}</PartNumber><ETag>{etags[n]}</ETag></Part>" for n in sorted(etags)
     ) + "</CompleteMultipartUpload>"

@@ -14,7 +14,7 @@ import pytest
 
 oss2 = pytest.importorskip("oss2")
 
-from ossresume_c.native import crc64  # noqa: E402
+from ossresume_c.native import crc64
 
 SPECIAL_KEYS = ["中文/文件 1.bin", "a+b=c&d?e#f~g%h.txt", "sp  ace/ /x", "q'\"<>|*.bin"]
 REQUEST_ID = re.compile(r"^[0-9A-F]{24}$")
@@ -122,7 +122,7 @@ def test_list_parts_and_uploads(bucket):
     everything = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, max_uploads=2)]
     assert everything == [("lp/a", ids["lp/a"][0]), ("lp/b", ids["lp/b"][0]), ("lp/b", ids["lp/b"][1]), ("other/c", ids["other/c"][0]), ("top", ids["top"][0])]
     grouped = list(oss2.MultipartUploadIterator(bucket, delimiter="/", max_uploads=1))
-    assert [u.key if not u.is_prefix() else u.key for u in grouped] == ["lp/", "other/", "top"]
+    assert [(u.key, u.is_prefix()) for u in grouped] == [("lp/", True), ("other/", True), ("top", False)]
     assert [u.key for u in oss2.MultipartUploadIterator(bucket, prefix="lp/")] == ["lp/a", "lp/b", "lp/b"]
     for key, id_list in ids.items():
         for upload_id in id_list:

@@ -479,7 +479,7 @@ def test_not_implemented_and_missing_length(client, oss_emulator):
     raw = f"PUT /{bucket}/nolen HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     with socket.create_connection((client.host, client.port), timeout=10) as sock:
         sock.sendall(raw.encode())
-        status, hdrs, body = read_http_response(sock)
+        status, _, body = read_http_response(sock)
     assert status == 411 and b"<Code>MissingContentLength</Code>" in body
 
 

@@ -8,7 +8,6 @@ import ipaddress
 import os
 import socket
 import ssl
-import xml.etree.ElementTree as ET
 
 import pytest
 from conformance.rawclient import RawClient

@@ -21,7 +21,7 @@ def test_fixture_multipart_round_trip(oss_emulator):
     for number, data in enumerate(parts, 1):
         reply = client.request("PUT", oss_emulator.bucket, key, [("partNumber", str(number)), ("uploadId", upload_id)], body=data)
         assert reply.status == 200, reply
-        assert reply.header("etag") == '"%s"' % hashlib.md5(data).hexdigest().upper()
+        assert reply.header("etag") == f'"{hashlib.md5(data).hexdigest().upper()}"'
         assert reply.header("x-oss-hash-crc64ecma") == str(crc64(data))
         etags.append(reply.header("etag"))
     body = "<CompleteMultipartUpload>" + "".join(

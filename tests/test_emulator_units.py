@@ -46,8 +46,8 @@ def test_range_rules(header, size, standard, expected):
 
 def test_range_exhaustive_small_sizes():
     """Every a-b over small sizes: 206 exactly when the range fits; never out of bounds."""
-    for size in range(0, 6):
-        for a, b in itertools.product(range(0, 8), repeat=2):
+    for size in range(6):
+        for a, b in itertools.product(range(8), repeat=2):
             for standard in (False, True):
                 d = ranges.decide(f"bytes={a}-{b}", size, standard)
                 if a <= b < size:

@@ -21,15 +21,20 @@ Content-MD5 are still checked against a real MD5.
 """
 from __future__ import annotations
 
-from .config import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, DEFAULT_REGION, EmulatorConfig
+from .config import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    DEFAULT_REGION,
+    EmulatorConfig,
+)
 from .process import EmulatorError, EmulatorHandle, start_emulator
 
 __all__ = [
-    "start_emulator",
-    "EmulatorHandle",
-    "EmulatorError",
-    "EmulatorConfig",
     "DEFAULT_ACCESS_KEY_ID",
     "DEFAULT_ACCESS_KEY_SECRET",
     "DEFAULT_REGION",
+    "EmulatorConfig",
+    "EmulatorError",
+    "EmulatorHandle",
+    "start_emulator",
 ]

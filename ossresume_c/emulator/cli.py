@@ -18,7 +18,12 @@ import tempfile
 import threading
 from typing import List, Optional
 
-from .config import DEFAULT_REGION, EmulatorConfig, default_access_key_id, default_access_key_secret
+from .config import (
+    DEFAULT_REGION,
+    EmulatorConfig,
+    default_access_key_id,
+    default_access_key_secret,
+)
 
 READY_PREFIX = "ossresume emulator listening on "
 

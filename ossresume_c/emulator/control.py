@@ -38,7 +38,7 @@ def _json(status: int, payload: Any) -> Response:
 
 
 class ControlAPI:
-    def __init__(self, emulator: "Emulator") -> None:
+    def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.shutdown_hook: Optional[Any] = None
 

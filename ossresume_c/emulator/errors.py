@@ -14,13 +14,17 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchUpload": (
         404,
-        "The specified upload does not exist. The upload ID may be invalid, "
-        "or the upload may have been aborted or completed.",
+        (
+            "The specified upload does not exist. The upload ID may be invalid, "
+            "or the upload may have been aborted or completed."
+        ),
     ),
     "InvalidPart": (
         400,
-        "One or more of the specified parts could not be found or the specified entity tag "
-        "might not have matched the part's entity tag.",
+        (
+            "One or more of the specified parts could not be found or the specified entity tag "
+            "might not have matched the part's entity tag."
+        ),
     ),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. Parts list must be specified in order by part number."),
     "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed size."),

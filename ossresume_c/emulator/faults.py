@@ -64,7 +64,7 @@ class FaultRule:
     _rng: Optional[random.Random] = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "FaultRule":
+    def from_dict(cls, data: Dict[str, Any]) -> FaultRule:
         known = {f.name for f in fields(cls) if not f.name.startswith("_")} - {"id", "matched", "fired"}
         unknown = set(data) - known
         if unknown:
@@ -114,9 +114,7 @@ class FaultRule:
             return False
         if self.key_prefix is not None and not key.startswith(self.key_prefix):
             return False
-        if self.part_number is not None and self.part_number != part_number:
-            return False
-        return True
+        return self.part_number is None or self.part_number == part_number
 
     def should_fire(self) -> bool:
         """Called once per matching request (``matched`` already counted it)."""

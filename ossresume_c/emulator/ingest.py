@@ -116,9 +116,9 @@ def _write_all(fd: int, view: memoryview) -> None:
 
 
 class _Md5Worker:
-    def __init__(self, free: "queue.SimpleQueue[mmap.mmap]") -> None:
+    def __init__(self, free: queue.SimpleQueue[mmap.mmap]) -> None:
         self.md5 = hashlib.md5()
-        self.work: "queue.SimpleQueue[Optional[Tuple[mmap.mmap, int]]]" = queue.SimpleQueue()
+        self.work: queue.SimpleQueue[Optional[Tuple[mmap.mmap, int]]] = queue.SimpleQueue()
         self.free = free
         self.error: Optional[BaseException] = None
         self.thread = threading.Thread(target=self._run, name="emulator-md5", daemon=True)
@@ -173,7 +173,7 @@ def receive_to_file(
         _write_all(fd, view)
         md5 = hashlib.md5(view).digest() if want_md5 else None
         return Received(count, crc, md5)
-    free: "queue.SimpleQueue[mmap.mmap]" = queue.SimpleQueue()
+    free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
     for buf in pool[1:]:
         free.put(buf)
     worker = _Md5Worker(free) if want_md5 else None

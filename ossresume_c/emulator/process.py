@@ -115,7 +115,7 @@ class EmulatorHandle:
             cmd += ["--tls-cert", str(self._tls[0]), "--tls-key", str(self._tls[1])]
         return cmd + self._extra_args
 
-    def start(self, timeout: float = START_TIMEOUT) -> "EmulatorHandle":
+    def start(self, timeout: float = START_TIMEOUT) -> EmulatorHandle:
         if self.running:
             raise EmulatorError("the emulator is already running")
         os.makedirs(self.root, exist_ok=True)
@@ -124,7 +124,7 @@ class EmulatorHandle:
         env["OSSRESUME_EMULATOR_ACCESS_KEY_ID"] = self.access_key_id
         env["OSSRESUME_EMULATOR_ACCESS_KEY_SECRET"] = self.access_key_secret
         env["PYTHONUNBUFFERED"] = "1"
-        log_handle = open(self.log_file, "ab")
+        log_handle = open(self.log_file, "ab")  # noqa: SIM115 - closed once the child has it
         try:
             process = subprocess.Popen(
                 self._command(),
@@ -185,7 +185,7 @@ class EmulatorHandle:
         process.wait()
         self._process = None
 
-    def restart(self, timeout: float = START_TIMEOUT) -> "EmulatorHandle":
+    def restart(self, timeout: float = START_TIMEOUT) -> EmulatorHandle:
         """Stop (if running) and start again on the same root and port."""
         self.stop()
         deadline = time.monotonic() + timeout
@@ -203,7 +203,7 @@ class EmulatorHandle:
         if self._owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "EmulatorHandle":
+    def __enter__(self) -> EmulatorHandle:  # noqa: PYI034 - typing.Self needs 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -277,7 +277,7 @@ class EmulatorHandle:
 def _read_line(process: subprocess.Popen, timeout: float) -> str:
     """The child's first stdout line, or "" if it exits or stays silent for ``timeout``."""
     assert process.stdout is not None
-    lines: "queue.Queue[bytes]" = queue.Queue()
+    lines: queue.Queue[bytes] = queue.Queue()
     stdout = process.stdout
     reader = threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True)
     reader.start()

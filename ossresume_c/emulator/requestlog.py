@@ -15,7 +15,7 @@ class RequestLog:
     def __init__(self, path: Optional[str] = None) -> None:
         self._lock = threading.Lock()
         self._entries: Deque[Dict[str, Any]] = collections.deque(maxlen=MAX_ENTRIES)
-        self._file: Optional[TextIO] = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self._file: Optional[TextIO] = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
         self.requests_by_op: Dict[str, int] = {}
         self.errors_by_code: Dict[str, int] = {}
         self.status_counts: Dict[str, int] = {}

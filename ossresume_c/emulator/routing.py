@@ -165,8 +165,8 @@ def resolve_target(
         return Target("", "", False, control_path=raw_path[len(CONTROL_PREFIX):] or "/")
     path = _decode_path(raw_path)
     if vhost is not None:
-        return Target(vhost, path[1:] if path.startswith("/") else path, True)
-    stripped = path[1:] if path.startswith("/") else path
+        return Target(vhost, path.removeprefix("/"), True)
+    stripped = path.removeprefix("/")
     bucket, _, key = stripped.partition("/")
     return Target(bucket, key, False)
 

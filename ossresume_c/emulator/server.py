@@ -12,13 +12,18 @@ import os
 import socket
 import ssl
 import struct
-import threading
 import time
 from email.utils import formatdate
 from typing import Any, Dict, Optional, Tuple
 
 from .. import auth
-from .bodyio import BodyReader, ChunkedBody, ClientDisconnected, FixedLengthBody, ResetConnection
+from .bodyio import (
+    BodyReader,
+    ChunkedBody,
+    ClientDisconnected,
+    FixedLengthBody,
+    ResetConnection,
+)
 from .config import EmulatorConfig
 from .control import ControlAPI
 from .errors import OssError, code_for_status, error_xml
@@ -26,7 +31,13 @@ from .exchange import ObjectStream, Request, Response, new_request_id
 from .faults import FaultPlan, FaultSet
 from .operations import Operations
 from .requestlog import RequestLog
-from .routing import is_valid_bucket_name, operation_name, parse_query, resolve_target, split_target
+from .routing import (
+    is_valid_bucket_name,
+    operation_name,
+    parse_query,
+    resolve_target,
+    split_target,
+)
 from .store import Store
 
 log = logging.getLogger("ossresume_c.emulator")
@@ -74,14 +85,14 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
     server_version = SERVER_NAME
     sys_version = ""
     timeout = IDLE_TIMEOUT
-    server: "EmulatorHTTPServer"
+    server: EmulatorHTTPServer
 
     # BaseHTTPRequestHandler answers "Expect: 100-continue" while parsing the
     # headers; we answer it from the first body read instead (bodyio.py).
     def handle_expect_100(self) -> bool:
         return True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
@@ -210,7 +221,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                 response = self._error_response(error, request_id, host_name)
             except (ResetConnection, ClientDisconnected, ConnectionError, socket.timeout):
                 raise
-            except Exception as exc:  # noqa: BLE001 - a bug must not kill the connection thread silently
+            except Exception as exc:  # a bug must not kill the connection thread silently
                 log.exception("internal error in %s %s", self.command, self.path)
                 response = self._error_response(OssError("InternalError", f"Emulator error: {exc}"), request_id, host_name)
             self._finish_body(body)
@@ -397,7 +408,7 @@ def _header_safe(value: str) -> str:
 def _corrupt_listparts_crcs(body: bytes) -> bytes:
     import re
 
-    def flip(match: "re.Match[bytes]") -> bytes:
+    def flip(match: re.Match[bytes]) -> bytes:
         return b"<HashCrc64ecma>" + str(int(match.group(1)) ^ 0x1).encode() + b"</HashCrc64ecma>"
 
     return re.sub(rb"<HashCrc64ecma>(\d+)</HashCrc64ecma>", flip, body)
@@ -424,7 +435,7 @@ class EmulatorHTTPServer(http.server.ThreadingHTTPServer):
         return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)  # noqa: LOG014 - called from socketserver's except block
 
     @property
     def endpoint(self) -> str:

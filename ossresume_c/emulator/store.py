@@ -128,7 +128,7 @@ class RootLock:
 
     def __init__(self, root: str) -> None:
         self.path = os.path.join(root, ".lock")
-        self._handle = open(self.path, "a+")
+        self._handle = open(self.path, "a+")  # noqa: SIM115 - held for the lock's lifetime
         try:
             import fcntl
 
@@ -146,7 +146,7 @@ class RootLock:
 class ObjectReader:
     """Streams a byte range of an object version; the version's files stay alive until close()."""
 
-    def __init__(self, store: "Store", bucket: str, meta: ObjectMeta) -> None:
+    def __init__(self, store: Store, bucket: str, meta: ObjectMeta) -> None:
         self._store = store
         self._bucket = bucket
         self.meta = meta
@@ -173,7 +173,7 @@ class ObjectReader:
             self._closed = True
             self._store._release(self._bucket, self.meta.version)
 
-    def __enter__(self) -> "ObjectReader":
+    def __enter__(self) -> ObjectReader:  # noqa: PYI034 - typing.Self needs 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -95,7 +95,9 @@ class OssEmulatorFixture:
         Keyword arguments override ``Config``/``HttpController`` fields
         (``signature_version=1``, ``max_retries=0``...).
         """
-        from .. import config as client_config  # lazily: the client layer is optional here
+        from .. import (
+            config as client_config,  # lazily: the client layer is optional here
+        )
 
         settings: Dict[str, Any] = {
             "endpoint": self.endpoint,
