@@ -236,7 +236,10 @@ class DownloadJob:
                             "ossresume-download")
         failure = runner.run(todo, self._fetch_part, self._record)
         if runner.interrupted == "KeyboardInterrupt":
-            self._save()
+            if self.cpfile is not None:
+                self._save()
+            else:   # nothing could resume it
+                self._remove_tmp()
             raise KeyboardInterrupt
         return failure
 
@@ -324,7 +327,7 @@ class DownloadJob:
         if self.cpfile is not None:
             self.cpfile.delete()
             self.cpfile.unlock(remove=True)
-        self.progress.report(final=True)
+        self.progress.report_final()
         return head
 
 

@@ -4,8 +4,11 @@ decreasing, at most about every 100 ms, and once at the end with
 ``consumed == total``."""
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Optional
+
+log = logging.getLogger("ossresume_c")
 
 ProgressCallback = Callable[[int, int], object]
 
@@ -32,6 +35,15 @@ class ProgressReporter:
 
     def add(self, nbytes: int) -> None:
         self.consumed = min(self.total, self.consumed + nbytes)
+
+    def report_final(self) -> None:
+        """The closing ``consumed == total`` call.  The transfer is done by then, so
+        a callback that raises here cannot cancel anything: it is logged and the
+        call still returns its success Status."""
+        try:
+            self.report(final=True)
+        except CallbackRaised as exc:
+            log.warning("%s after the transfer had finished; ignored", exc)
 
     def report(self, final: bool = False) -> None:
         """Call the callback if something changed and the interval has passed

@@ -173,7 +173,7 @@ class UploadJob:
         status, _crc = ops.put_object(self.transport, self.bucket, self.key, memoryview(buf),
                                       self._initiate_headers(), expect_crc=got.crc64)
         if status.is_ok():
-            self.progress.report(final=True)
+            self.progress.report_final()
         return status
 
     def _discard_stale_checkpoint(self) -> None:
@@ -308,7 +308,10 @@ class UploadJob:
                             "ossresume-upload")
         failure = runner.run(todo, lambda i: self._upload_part(i, buffers), self._record)
         if runner.interrupted == "KeyboardInterrupt":
-            self._save_quietly()
+            if self.cpfile is not None:
+                self._save_quietly()
+            else:   # nothing could resume it: do not leak the upload
+                self._abort_quietly(self.upload_id, "interrupted without a checkpoint")
             raise KeyboardInterrupt
         if failure is None and len(self.done) != self.plan.count:
             failure = st.Status(st.INTERNAL_ERROR, "InternalError", "not every part was sent")
@@ -404,7 +407,7 @@ class UploadJob:
         if self.cpfile is not None:
             self.cpfile.delete()
             self.cpfile.unlock(remove=True)
-        self.progress.report(final=True)
+        self.progress.report_final()
         return status
 
     def _combined_crc(self) -> int:

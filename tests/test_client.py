@@ -7,7 +7,6 @@ import pytest
 
 import ossresume_c as oss
 from ossresume_c.bulk import TreeSummary
-from ossresume_c.progress import CallbackRaised
 
 from helpers import file_crc, head, make_file, upload_part_requests
 
@@ -122,45 +121,3 @@ def test_upload_tree_returns_the_summary_or_raises_with_it(oss_emulator, tmp_pat
         client.upload_tree(root, "no-such-bucket-abc", "pre", checkpoint=tmp_path / "cp")
     assert exc.value.error_code == "NoSuchBucket"
     assert len(exc.value.summary.failed) == 2
-
-
-# -- engine issues found while building this layer (reported; the engines are not ours) ------
-
-@pytest.mark.xfail(strict=True, raises=CallbackRaised, reason="engine bug: upload.py:176/407 and download.py:327 call "
-                   "progress.report(final=True) outside the CallbackRaised handling, so a callback "
-                   "raising at consumed == total escapes as CallbackRaised instead of a Status")
-def test_callback_raising_at_the_final_call_is_not_a_stray_exception(oss_emulator, tmp_path):
-    # A one-part file: its only progress call is the final one, so this is deterministic
-    # (for multipart uploads it depends on whether a tick saw consumed == total first).
-    src = make_file(tmp_path / "f.bin", 1000)
-
-    def progress(consumed, total):
-        if consumed == total:
-            raise RuntimeError("raised at the end")
-
-    try:
-        client_for(oss_emulator).upload_file(src, oss_emulator.bucket, "k", part_size=100 * 1024,
-                                             progress=progress)
-    except oss.OssError:
-        pass        # a Status-carrying error (or success) is fine; anything else is the bug
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine bug: upload.py:310-312 re-raises KeyboardInterrupt "
-                   "without aborting the multipart upload when there is no checkpoint, leaking the "
-                   "upload id (SPEC 4.9: an upload without checkpoint that fails for good is aborted)")
-def test_ctrl_c_without_checkpoint_leaves_no_multipart_upload(oss_emulator, tmp_path):
-    from ossresume_c import ops
-    from ossresume_c.transport import Transport
-    from helpers import options_for
-    src = make_file(tmp_path / "f.bin", 500 * 1024)
-
-    def progress(consumed, total):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        client_for(oss_emulator).upload_file(src, oss_emulator.bucket, "k", part_size=100 * 1024,
-                                             checkpoint=False, progress=progress)
-    with Transport(options_for(oss_emulator)) as t:
-        status, uploads = ops.list_multipart_uploads(t, oss_emulator.bucket)
-    assert status.is_ok()
-    assert uploads == []

@@ -403,3 +403,31 @@ def test_threads_really_overlap(oss_emulator, tmp_path):
     finally:
         native.read_part = real
     assert len(names) == 4
+
+
+def test_callback_raising_at_the_final_call_still_returns_the_success_status(oss_emulator, tmp_path):
+    # found by the CLI work: the final consumed == total call used to escape as an exception
+    for size in (1000, 500_000):      # single PUT and multipart
+        path = make_file(tmp_path / f"f{size}.bin", size)
+
+        def progress(consumed, total):
+            if consumed == total:
+                raise RuntimeError("raised at the end")
+
+        status = upload(oss_emulator, f"k{size}", path, callback=progress)
+        assert status.is_ok(), status
+        assert_object_is_file(oss_emulator, f"k{size}", path)
+
+
+def test_ctrl_c_without_checkpoint_aborts_the_upload(oss_emulator, tmp_path):
+    path = make_file(tmp_path / "f.bin", 500 * KB)
+
+    def ctrl_c(consumed, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        upload(oss_emulator, "k", path, checkpoint=False, callback=ctrl_c)
+    with Transport(options_for(oss_emulator)) as t:
+        status, uploads = ops.list_multipart_uploads(t, oss_emulator.bucket)
+    assert status.is_ok() and uploads == []
+    assert "AbortMultipartUpload" in ops_in_log(oss_emulator)

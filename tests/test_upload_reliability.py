@@ -77,13 +77,15 @@ def test_sigkill_at_random_moments_then_resume(oss_emulator, tmp_path):
     killed_mid = resumed_less = 0
     for trial in range(8):
         key = f"crash-{trial}"
-        threshold = 0 if trial == 0 else rng.randrange(part, size - 4 * part)
+        threshold = 0 if trial == 0 else rng.randrange(part, size // 2)
         proc = child(oss_emulator, key, path, part, threads)
-        if kill_after(proc, threshold):
-            killed_mid += 1
+        # progress lines come at most every 100 ms: the child may have finished
+        # (checkpoint gone) by the time it is killed; then there is nothing to resume
+        finished = not kill_after(proc, threshold) or not os.path.exists(path + ".ucp")
+        killed_mid += not finished
         oss_emulator.server.clear_faults()
         sent = resume_and_verify(oss_emulator, key, path, part, threads)
-        if threshold > 0:
+        if threshold > 0 and not finished:
             assert sent < size, "the resumed run re-sent the whole file"
             resumed_less += 1
         oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=0.01)
