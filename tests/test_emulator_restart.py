@@ -119,3 +119,32 @@ def test_handle_stop_and_start_again(tmp_path):
         emu.start()
         assert emu.pid != pid and emu.health()["status"] == "ok"
         assert "b-1" in emu.control("GET", "buckets")
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_cli_stops_cleanly_on_signals(tmp_path, signame):
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ossresume_c.emulator", "--root", str(tmp_path / "r"), "--port", "0", "--bucket", "sig-bucket"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ossresume emulator listening on http://127.0.0.1:")
+        port = int(line.rsplit(":", 1)[1])
+        idle = socket.create_connection(("127.0.0.1", port))  # an idle keep-alive client must not block the stop
+        process.send_signal(getattr(signal, signame))
+        assert process.wait(timeout=20) == 0
+        idle.close()
+        assert process.stdout.read() == ""  # exactly one line on stdout
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()

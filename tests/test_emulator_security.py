@@ -58,6 +58,8 @@ def test_keys_cannot_escape_the_root(tmp_path):
         ]:
             reply = c.request("PUT", "sec-bucket", key, body=b"no", raw_path=raw_path)
             assert reply.status == 400 and b"<Code>InvalidObjectName</Code>" in reply.body, key
+        too_long = c.request("PUT", "sec-bucket", "x" * 1024, body=b"no", raw_path="/sec-bucket/" + "x" * 1024)
+        assert too_long.header("x-oss-ec") == "0016-00000003" and b"<EC>0016-00000003</EC>" in too_long.body
         ok = c.request("PUT", "sec-bucket", "x" * 1023, body=b"max")
         assert ok.status == 200
         # hostile upload ids and bucket names never name a directory

@@ -61,10 +61,12 @@ class OssError(Exception):
         code: str,
         message: Optional[str] = None,
         status: Optional[int] = None,
+        ec: Optional[str] = None,
         **details: str,
     ) -> None:
         default_status, default_message = ERRORS.get(code, (500, code))
         self.code = code
+        self.ec = ec  # OSS's detailed error code ("0016-00000003"), when we know it
         self.status = status if status is not None else default_status
         self.message = message if message is not None else default_message
         self.details = details
@@ -91,5 +93,7 @@ def error_xml(error: OssError, request_id: str, host_id: str) -> bytes:
     ]
     for name, value in error.details.items():
         parts.append(f"  <{name}>{escape(str(value))}</{name}>\n")
+    if error.ec:
+        parts.append(f"  <EC>{escape(error.ec)}</EC>\n")
     parts.append("</Error>\n")
     return "".join(parts).encode("utf-8")

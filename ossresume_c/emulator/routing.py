@@ -142,7 +142,7 @@ def _decode_path(raw_path: str) -> str:
     try:
         return unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError:
-        raise OssError("InvalidObjectName", "The object name is not valid UTF-8.") from None
+        raise OssError("InvalidObjectName", "The object name is not valid UTF-8.", ec="0016-00000002") from None
 
 
 def split_target(raw_target: str) -> Tuple[str, str]:
@@ -183,9 +183,9 @@ def check_key(key: str) -> None:
     """OSS's object-name rules: 1..1023 UTF-8 bytes, no leading ``/`` or ``\\``, no NUL."""
     encoded = key.encode("utf-8", "surrogatepass")
     if len(encoded) > MAX_KEY_BYTES:
-        raise OssError("InvalidObjectName", "The length of the object name must be at most 1023 bytes.")
+        raise OssError("InvalidObjectName", "The length of the object name must be at most 1023 bytes.", ec="0016-00000003")
     if key.startswith(("/", "\\")):
-        raise OssError("InvalidObjectName", "The object name must not start with '/' or '\\'.")
+        raise OssError("InvalidObjectName", "The object name must not start with '/' or '\\'.", ec="0016-00000005")
     if "\x00" in key:
         raise OssError("InvalidObjectName", "The object name must not contain NUL.")
 

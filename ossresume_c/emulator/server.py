@@ -316,7 +316,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         response = Response(error.status, [("Content-Type", "application/xml")], xml, error_code=error.code)
         if self.command == "HEAD":
             response.set("x-oss-err", base64.b64encode(xml).decode("ascii"))
-        response.set("x-oss-ec", "0000-00000000")
+        if error.ec:
+            response.set("x-oss-ec", error.ec)
         return response
 
     def _finish_body(self, body: Optional[BodyReader]) -> None:
