@@ -139,8 +139,9 @@ def test_cli_stops_cleanly_on_signals(tmp_path, signame):
         port = int(line.rsplit(":", 1)[1])
         idle = socket.create_connection(("127.0.0.1", port))  # an idle keep-alive client must not block the stop
         process.send_signal(getattr(signal, signame))
-        assert process.wait(timeout=20) == 0
+        code = process.wait(timeout=20)
         idle.close()
+        assert code == 0, process.stderr.read()
         assert process.stdout.read() == ""  # exactly one line on stdout
     finally:
         if process.poll() is None:

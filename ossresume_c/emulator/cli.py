@@ -127,9 +127,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     server.emulator.control.shutdown_hook = server.shutdown
     signal.signal(signal.SIGTERM, stop)
     log.info("emulator %r", config)
-    sys.stdout.write(READY_PREFIX + server.endpoint + "\n")
-    sys.stdout.flush()
     try:
+        # Inside the try: a Ctrl-C sent as soon as the line is read is still a clean stop.
+        sys.stdout.write(READY_PREFIX + server.endpoint + "\n")
+        sys.stdout.flush()
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
