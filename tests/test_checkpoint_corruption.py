@@ -50,7 +50,7 @@ def test_corrupted_upload_checkpoint_never_breaks_the_next_upload(oss_emulator, 
     path = str(tmp_path / "f.bin")
     if not os.path.exists(path):
         make_file(path, SIZE, seed=1)
-    key = f"c{next(_keys)}"
+    key = f"c{next(_keys):08d}"   # fixed width: the document keeps its shape on replay
     doc = _interrupted_upload(emu, path, key)
     cp = codec.load(doc)
     if how == "bytes":
@@ -99,7 +99,7 @@ def test_corrupted_download_checkpoint_never_breaks_the_next_download(oss_emulat
         assert oss.resumable_upload_file(options_for(emu), emu.bucket, "obj", src,
                                          clt_params=_params()).is_ok()
     want = open(src, "rb").read()
-    target = str(tmp_path / f"out{next(_keys)}.bin")
+    target = str(tmp_path / f"out{next(_keys):08d}.bin")
     emu.server.add_fault(op="GetObject", action="status", status=403, nth=3)
     status = oss.resumable_download_file(options_for(emu, max_retries=0), emu.bucket, "obj", target,
                                          clt_params=oss.create_resumable_clt_params(100 * KB, 1, True, None))
