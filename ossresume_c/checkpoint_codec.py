@@ -168,23 +168,23 @@ def _to_c(cp: Checkpoint) -> Tuple[Any, Any]:
         except OverflowError:
             raise CheckpointInvalid(EINVAL, f"{attr} {value} out of range") from None
 
-    pack = _PART.pack
+    arr = _new_raw("osr_cp_part[]", max(n, 1))
+    buf = ffi.buffer(arr)
+    pack_into, size = _PART.pack_into, _PART.size
     try:
-        etags = [p.etag.encode("utf-8") for p in parts]
-        packed = b"".join([pack(p.index, p.offset, p.size, 1 if p.completed else 0, e, p.crc64)
-                           for p, e in zip(parts, etags)])
+        for k, p in enumerate(parts):
+            pack_into(buf, k * size, p.index, p.offset, p.size, 1 if p.completed else 0,
+                      p.etag.encode("utf-8"), p.crc64)
+        # struct's "s" pads and cuts silently: an ETag of ETAG_MAX+1 bytes or
+        # more arrives without NUL (C says ELIMIT); a NUL inside would cut it.
+        if "\0" in "".join([p.etag for p in parts]):
+            raise CheckpointInvalid(EINVAL, "Part/ETag: control character 0x00")
     except UnicodeEncodeError as exc:
         raise CheckpointInvalid(EINVAL, f"Part/ETag: not encodable as UTF-8 ({exc.reason})") from None
     except struct.error as exc:
         raise CheckpointInvalid(EINVAL, f"part number out of range ({exc})") from None
     except AttributeError as exc:
         raise TypeError(f"parts must be CheckpointPart objects ({exc})") from None
-    # struct's "s" pads and cuts silently: an ETag of ETAG_MAX+1 bytes or more
-    # arrives without NUL (C says ELIMIT); a NUL inside would cut it short.
-    if b"\0" in b"".join(etags):
-        raise CheckpointInvalid(EINVAL, "Part/ETag: control character 0x00")
-    arr = _new_raw("osr_cp_part[]", max(n, 1))
-    ffi.memmove(arr, packed, len(packed))
     c.parts = arr
     c.part_count = n
     c.part_capacity = n
