@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from ossresume_c import checkpoint_codec as codec
 from ossresume_c._native import ffi, lib
 from ossresume_c.checkpoint_codec import Checkpoint, CheckpointInvalid, CheckpointPart
+from ossresume_c.testing.strategies import checkpoints, corrupt
 
 import checkpoint_reference as ref
 
@@ -194,52 +195,6 @@ def test_zero_size_file_round_trips():
 
 # --------------------------------------------------------------------------- hypothesis: valid checkpoints
 
-# UTF-8 text the format can hold: no control characters, surrogates or U+FFFE/U+FFFF
-CHARS = st.characters(blacklist_categories=("Cs",), min_codepoint=0x20,
-                      blacklist_characters="\x7f\ufffe\uffff")
-SPECIAL = st.sampled_from(["&", "<", ">", '"', "'", "&amp;", "]]>", "é", "中", "😀", " ", "/"])
-
-
-def text(max_bytes: int) -> st.SearchStrategy[str]:
-    return (st.lists(st.one_of(CHARS, SPECIAL), max_size=24).map("".join)
-            .filter(lambda s: len(s.encode()) <= max_bytes))
-
-
-@st.composite
-def checkpoints(draw, max_parts: int = 10000) -> Checkpoint:
-    kind = draw(st.sampled_from([codec.UPLOAD, codec.DOWNLOAD]))
-    n = draw(st.one_of(st.integers(0, 12), st.sampled_from([0, 1, 2, max_parts]),
-                       st.integers(0, max_parts)))
-    n = min(n, max_parts)
-    ps = draw(st.one_of(st.sampled_from([1, 100 * 1024, 8 << 20, 5 << 30]),
-                        st.integers(1, INT64_MAX // max(n, 1))))
-    if n and (n - 1) * ps >= INT64_MAX:
-        ps = INT64_MAX // n
-    last = draw(st.integers(1, ps)) if n else 0
-    total = (n - 1) * ps + last if n else 0
-    etags = draw(st.lists(text(codec.ETAG_MAX), min_size=1, max_size=4))
-    etags.append('"%s"' % draw(st.text("0123456789ABCDEF", min_size=32, max_size=32)))
-    seed = draw(st.integers(0, 2**32))
-    rng = random.Random(seed)
-    parts = [CheckpointPart(i, i * ps, ps if i < n - 1 else last, rng.random() < 0.6,
-                            rng.choice(etags), rng.getrandbits(64) if rng.random() < 0.5 else 0)
-             for i in range(n)]
-    other = draw(st.one_of(st.just(0), st.integers(0, INT64_MAX)))
-    return Checkpoint(
-        type=kind,
-        file_path=draw(text(codec.STR_MAX)),
-        file_size=total if kind == codec.UPLOAD else other,
-        file_mtime=draw(st.integers(-(2**63), INT64_MAX)),
-        object_key=draw(text(codec.STR_MAX)),
-        object_size=total if kind == codec.DOWNLOAD else other,
-        object_last_modified=draw(text(codec.STR_MAX)),
-        object_etag=draw(text(codec.STR_MAX)),
-        upload_id=draw(text(codec.STR_MAX)),
-        part_size=ps, parts=parts,
-        file_md5=draw(text(codec.MD5_MAX)),
-    )
-
-
 @FAST
 @given(cp=checkpoints())
 def test_valid_checkpoints_round_trip_and_match_reference(cp: Checkpoint):
@@ -319,64 +274,6 @@ def small_docs() -> List[bytes]:
 
 
 BASE_DOCS = small_docs()
-NUMBERS = [b"", b"-1", b"-0", b"+1", b" 1", b"1 ", b"0", b"1", b"2", b"3", b"9999", b"10000",
-           b"10001", b"102399", b"102401", b"9223372036854775807", b"9223372036854775808",
-           b"18446744073709551615", b"18446744073709551616", b"99999999999999999999999",
-           b"-9223372036854775808", b"-9223372036854775809", b"0x10", b"1e3", b"\xef\xbc\x95",
-           b"&#49;", b"00000000000000000000001", b"2147483647", b"2147483648"]
-GARBAGE = [b"<", b">", b"&", b"&bogus;", b"&#0;", b"&#1;", b"&#x7f;", b"&#xD800;", b"&#x110000;",
-           b"]]>", b"<!-- c -->", b"<![CDATA[x]]>", b"<?pi x?>", b"<!DOCTYPE x>", b"\x00", b"\x01",
-           b"\t", b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xef\xbf\xbe", b"\xf4\x90\x80\x80",
-           b"<Part>", b"</Part>", b"<Parts/>", b"<X>1</X>", b"<Size>1</Size>", b'a="1"', b"/"]
-
-
-@st.composite
-def corrupt(draw, doc: bytes) -> bytes:
-    """One to three mutations of doc."""
-    out = bytearray(doc)
-    for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(["flip", "truncate", "insert", "garbage", "delete", "remove",
-                                   "duplicate", "number", "swap"]))
-        n = len(out)
-        if op == "flip" and n:
-            i = draw(st.integers(0, n - 1))
-            out[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == "truncate":
-            del out[draw(st.integers(0, n)):]
-        elif op == "insert":
-            i = draw(st.integers(0, n))
-            out[i:i] = draw(st.binary(min_size=1, max_size=8))
-        elif op == "garbage":
-            i = draw(st.integers(0, n))
-            out[i:i] = draw(st.sampled_from(GARBAGE))
-        elif op == "delete" and n:
-            i = draw(st.integers(0, n - 1))
-            del out[i:i + draw(st.integers(1, 16))]
-        elif op in ("remove", "duplicate", "swap"):
-            spans = [m.span() for m in re.finditer(
-                rb"<(\w+)>(?:[^<]*|(?:<Part>.*?</Part>)*)</\1>|<Part>.*?</Part>", bytes(out))]
-            if not spans:
-                continue
-            a, b = draw(st.sampled_from(spans))
-            if op == "remove":
-                del out[a:b]
-            elif op == "duplicate":
-                out[b:b] = out[a:b]
-            else:
-                c, d = draw(st.sampled_from(spans))
-                if b <= c:
-                    out[a:d] = out[c:d] + out[b:c] + out[a:b]
-        elif op == "number":
-            spans = [m.span(2) for m in re.finditer(rb"<(\w+)>(-?\d+)</\1>", bytes(out))]
-            if not spans:
-                continue
-            a, b = draw(st.sampled_from(spans))
-            value = draw(st.one_of(st.sampled_from(NUMBERS),
-                                   st.integers(-2, 2).map(lambda d, old=int(out[a:b]): str(old + d).encode())))
-            out[a:b] = value
-    return bytes(out)
-
-
 def agree_with_reference(data: bytes) -> None:
     mine, theirs = load_or_code(data), ref_or_code(data)
     if isinstance(theirs, Checkpoint):
