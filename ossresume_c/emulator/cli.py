@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="host name under which Host: <bucket>.<suffix> is virtual-host style (repeatable)",
     )
     parser.add_argument(
-        "--no-direct-io",
+        "--direct-io",
         action="store_true",
-        help="write bodies through the page cache only (default: large bodies use O_DIRECT where possible)",
+        help="write large bodies with O_DIRECT where the file system allows (helps where fresh page-cache pages are slow)",
     )
     parser.add_argument("--log-level", default="WARNING", help="logging level on stderr (default WARNING)")
     return parser
@@ -94,7 +94,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         virtual_host_suffixes=tuple(s.lower() for s in args.virtual_host_suffix),
-        direct_io=not args.no_direct_io,
+        direct_io=args.direct_io,
     )
 
 

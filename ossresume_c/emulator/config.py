@@ -42,7 +42,7 @@ class EmulatorConfig:
     tls_key: Optional[str] = None
     virtual_host_suffixes: Tuple[str, ...] = ()
     max_object_size: int = MAX_OBJECT_SIZE
-    direct_io: bool = True  # write large bodies with O_DIRECT where possible (see ingest.py)
+    direct_io: bool = False  # write large bodies with O_DIRECT where possible (see ingest.py)
 
     def __repr__(self) -> str:  # the secret stays out of logs
         return (

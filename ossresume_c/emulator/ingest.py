@@ -90,10 +90,12 @@ def _set_direct(fd: int, enable: bool) -> bool:
 class _Writer:
     """Appends to ``fd``; whole aligned chunks go with O_DIRECT when ``direct``.
 
-    Writing fresh page-cache pages is the slowest step of ingest on many VMs (the
-    guest allocates and dirties a page per 4 KiB, and dirty-page throttling starts
-    after a few GiB); direct writes skip the page cache. Anything unaligned (the
-    tail of a body), or a file system that refuses O_DIRECT, uses normal writes.
+    Off by default (``--direct-io``): on a warm machine the page cache takes 1 MiB
+    in ~0.2 ms, faster than most devices. Where fresh page-cache pages are slow
+    (a just-booted VM whose host backs guest memory lazily, or dirty-page
+    throttling after many GiB) direct writes skip the page cache. Anything
+    unaligned (the tail of a body), or a file system that refuses O_DIRECT, uses
+    normal writes.
     """
 
     def __init__(self, fd: int, direct: bool) -> None:
