@@ -114,6 +114,7 @@ class Operations:
             "DeleteBucket": self.delete_bucket,
             "GetBucketInfo": self.get_bucket_info,
             "GetBucketLocation": self.get_bucket_location,
+            "GetBucketAcl": self.get_bucket_acl,
             "ListObjects": self.list_objects,
             "ListMultipartUploads": self.list_multipart_uploads,
             "DeleteMultipleObjects": self.delete_multiple_objects,
@@ -253,6 +254,15 @@ class Operations:
         body = document("LocationConstraint", []).replace(
             b"<LocationConstraint></LocationConstraint>",
             f"<LocationConstraint>{self._location(request)}</LocationConstraint>".encode(),
+        )
+        return Response(200, [("Content-Type", "application/xml")], body)
+
+    def get_bucket_acl(self, request: Request) -> Response:
+        """Every bucket is private (anonymous mode aside); SDKs probe existence with this."""
+        self.store.require_bucket(request.bucket)
+        body = document(
+            "AccessControlPolicy",
+            [("Owner", [("ID", OWNER_ID), ("DisplayName", OWNER_ID)]), ("AccessControlList", [("Grant", "private")])],
         )
         return Response(200, [("Content-Type", "application/xml")], body)
 

@@ -41,6 +41,7 @@ OPERATIONS = {
     ("GET", "bucket", frozenset()): "ListObjects",
     ("GET", "bucket", frozenset({"bucketInfo"})): "GetBucketInfo",
     ("GET", "bucket", frozenset({"location"})): "GetBucketLocation",
+    ("GET", "bucket", frozenset({"acl"})): "GetBucketAcl",
     ("GET", "bucket", frozenset({"uploads"})): "ListMultipartUploads",
     ("POST", "bucket", frozenset({"delete"})): "DeleteMultipleObjects",
     ("POST", "object", frozenset({"uploads"})): "InitiateMultipartUpload",

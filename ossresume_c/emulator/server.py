@@ -8,7 +8,6 @@ import base64
 import http.server
 import ipaddress
 import logging
-import os
 import socket
 import ssl
 import struct
@@ -376,7 +375,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                         piece = min(piece, plan.reset_after - sent)
                         if piece <= 0:
                             raise ResetConnection()
-                    data = os.pread(handle.fileno(), piece, position)
+                    handle.seek(position)
+                    data = handle.read(piece)
                     if not data:
                         raise ClientDisconnected("object data shorter than its metadata")
                     self.wfile.write(data)

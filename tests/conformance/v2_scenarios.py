@@ -160,6 +160,7 @@ def put_get_head_range_delete(env: Env) -> None:
     clamped = c.get_object(oss.GetObjectRequest(bucket=env.bucket, key="obj/x", range_header="bytes=990-2000", range_behavior="standard"))
     assert clamped.status_code == 206 and clamped.body.read() == data[990:]
     assert c.is_object_exist(env.bucket, "obj/x") and not c.is_object_exist(env.bucket, "obj/none")
+    assert c.is_bucket_exist(env.bucket) and not c.is_bucket_exist("no-such-bucket-here")
     assert c.delete_object(oss.DeleteObjectRequest(bucket=env.bucket, key="obj/x")).status_code == 204
     assert c.delete_object(oss.DeleteObjectRequest(bucket=env.bucket, key="obj/x")).status_code == 204
     assert not c.is_object_exist(env.bucket, "obj/x")
