@@ -73,3 +73,19 @@ def test_32_concurrent_part_uploads_one_object(oss_emulator):
     assert done.status == 200 and done.header("x-oss-hash-crc64ecma") == str(crc64(whole))
     assert c.request("GET", bucket, "many").body == whole
     c.close()
+
+
+def test_connection_threads_and_ingest_helpers_end_with_their_connections(oss_emulator):
+    import time
+
+    server = oss_emulator.server
+    baseline = server.health()["threads"]
+    data = os.urandom(3 * 1024 * 1024)  # large enough for the writer/MD5 helper threads
+    for i in range(8):
+        c = RawClient(oss_emulator.endpoint, oss_emulator.access_key_id, oss_emulator.access_key_secret)
+        assert c.request("PUT", oss_emulator.bucket, f"t{i}", body=data).status == 200
+        c.close()
+    deadline = time.monotonic() + 10
+    while server.health()["threads"] > baseline and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the server's own count, bounded
+    assert server.health()["threads"] <= baseline

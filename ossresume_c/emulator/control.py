@@ -62,6 +62,7 @@ class ControlAPI:
                     "root": emulator.config.root,
                     "benchmark_mode": emulator.config.benchmark_mode,
                     "anonymous": emulator.config.anonymous,
+                    "threads": threading.active_count(),
                 },
             )
         if parts[:1] == ["faults"]:
