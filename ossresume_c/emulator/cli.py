@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m ossresume_c.emulator",
         description="Local Alibaba Cloud OSS emulator (disk-backed, for tests and benchmarks).",
     )
-    parser.add_argument("--root", help="store directory (default: a new temporary directory)")
+    parser.add_argument("--root", help="store directory (default: a temporary directory, removed at exit)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     parser.add_argument("--access-key-id", default=None, help="accepted key id (env OSSRESUME_EMULATOR_ACCESS_KEY_ID)")
@@ -137,4 +138,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         server.server_close()
         server.emulator.close()
+        if not args.root:  # an ephemeral store nobody asked to keep
+            shutil.rmtree(config.root, ignore_errors=True)
     return 0
