@@ -167,7 +167,6 @@ class _Job:
                 self.done.set()
 
 
-_Item = Tuple[_Job, Optional[Callable[[memoryview], None]], Optional[_Ring], Optional[mmap.mmap], int]
 
 
 def _stage_loop(work: queue.SimpleQueue) -> None:
