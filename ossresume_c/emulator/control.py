@@ -63,6 +63,7 @@ class ControlAPI:
                     "benchmark_mode": emulator.config.benchmark_mode,
                     "anonymous": emulator.config.anonymous,
                     "threads": threading.active_count(),
+                    "thread_names": sorted(t.name for t in threading.enumerate()),
                 },
             )
         if parts[:1] == ["faults"]:

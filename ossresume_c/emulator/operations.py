@@ -141,33 +141,32 @@ class Operations:
         return handler(request)
 
     # ------------------------------------------------------------------ helpers
-    def _location(self, request: Request) -> str:
+    def _location(self) -> str:
         return self.config.region if self.config.region.startswith("oss-") else f"oss-{self.config.region}"
 
     def _want_md5(self, request: Request) -> bool:
         return not self.config.benchmark_mode or request.header("Content-MD5") is not None
 
     def _receive(self, request: Request, path: str, want_md5: bool) -> Received:
+        """Stream the body into a new file at ``path``; the file is removed if that fails."""
         body = request.body
         if body is None:
             raise OssError("MissingContentLength")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        completed = False
         try:
-            try:
-                return receive_to_file(body, fd, want_md5, self.config.max_object_size, self.config.direct_io)
-            except TooLarge:
-                raise OssError("EntityTooLarge") from None
-        except BaseException:
-            os.close(fd)
-            fd = -1
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-            raise
+            received = receive_to_file(body, fd, want_md5, self.config.max_object_size, self.config.direct_io)
+            completed = True
+            return received
+        except TooLarge:
+            raise OssError("EntityTooLarge") from None
         finally:
-            if fd >= 0:
-                os.close(fd)
+            os.close(fd)
+            if not completed:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
 
     @staticmethod
     def _etag_and_md5(received: Received, expected_md5: Optional[bytes]) -> Tuple[str, Optional[str]]:
@@ -186,16 +185,10 @@ class Operations:
                 out[name] = value
         return out
 
-    @staticmethod
-    def _check_early_length(request: Request) -> None:
-        body = request.body
-        if body is None:
-            raise OssError("MissingContentLength")
-
     # ------------------------------------------------------------------ service / buckets
     def list_buckets(self, request: Request) -> Response:
         buckets: List[Element] = []
-        location = self._location(request)
+        location = self._location()
         for name, created in self.store.bucket_names():
             buckets.append(
                 (
@@ -238,7 +231,7 @@ class Operations:
                         ("CreationDate", iso8601(self.store.bucket_created(request.bucket))),
                         ("ExtranetEndpoint", request.host),
                         ("IntranetEndpoint", request.host),
-                        ("Location", self._location(request)),
+                        ("Location", self._location()),
                         ("StorageClass", "Standard"),
                         ("Name", request.bucket),
                         ("Owner", [("ID", OWNER_ID), ("DisplayName", OWNER_ID)]),
@@ -253,7 +246,7 @@ class Operations:
         self.store.require_bucket(request.bucket)
         body = document("LocationConstraint", []).replace(
             b"<LocationConstraint></LocationConstraint>",
-            f"<LocationConstraint>{self._location(request)}</LocationConstraint>".encode(),
+            f"<LocationConstraint>{self._location()}</LocationConstraint>".encode(),
         )
         return Response(200, [("Content-Type", "application/xml")], body)
 
@@ -390,9 +383,9 @@ class Operations:
             )
         if request.header("x-oss-copy-source") is not None:
             raise OssError("NotImplemented", "UploadPartCopy is not implemented by the emulator.")
-        self._check_early_length(request)
         body = request.body
-        assert body is not None
+        if body is None:
+            raise OssError("MissingContentLength")
         if body.length_hint is not None and body.length_hint > self.config.max_object_size:
             raise OssError("EntityTooLarge")
         expected_md5 = _content_md5(request)
@@ -633,9 +626,9 @@ class Operations:
         self.store.require_bucket(request.bucket)
         if request.header("x-oss-copy-source") is not None:
             raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
-        self._check_early_length(request)
         body = request.body
-        assert body is not None
+        if body is None:
+            raise OssError("MissingContentLength")
         if body.length_hint is not None and body.length_hint > self.config.max_object_size:
             raise OssError("EntityTooLarge")
         if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
