@@ -19,9 +19,9 @@ def test_32_requests_in_flight_at_once(oss_emulator):
     setup.request("PUT", bucket, "shared", body=b"shared body")
     setup.close()
     oss_emulator.server.reset_counters()
-    # Each request waits 1 s inside the server: all 32 overlap only if the server
+    # Each request waits 1.5 s inside the server: all 32 overlap only if the server
     # serves 32 connections at once.
-    oss_emulator.add_fault(op="GetObject", action="delay", seconds=1.0)
+    oss_emulator.add_fault(op="GetObject", action="delay", seconds=1.5)
     barrier = threading.Barrier(CONNECTIONS)
     results = [None] * CONNECTIONS
 
