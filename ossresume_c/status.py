@@ -6,6 +6,7 @@ errors.  Negative codes are the C SDK's local error codes, same values.
 from __future__ import annotations
 
 import base64
+import re
 import xml.etree.ElementTree as ET
 from typing import Any, Mapping, Optional
 
@@ -89,6 +90,16 @@ def parse_error_body(body: bytes) -> dict:
             "RequestId": _text(root, "RequestId"), "StringToSign": _text(root, "StringToSign")}
 
 
+# A server echoes its StringToSign in SignatureDoesNotMatch errors; with V1 it holds
+# the STS token (an x-oss-* header, or the security-token sub-resource).
+_TOKEN_TEXT = re.compile(r"(x-oss-security-token:|security-token=)[^\n&<]*")
+_TOKEN_BYTES = re.compile(rb"(x-oss-security-token:|security-token=)[^\n&<]*")
+
+
+def _mask_tokens(text: str) -> str:
+    return _TOKEN_TEXT.sub(r"\1***", text)
+
+
 def status_from_response(code: int, headers: Mapping[str, str], body: bytes) -> Status:
     """Build the Status of an HTTP response (success or OSS error)."""
     hdrs = dict(headers)
@@ -105,9 +116,11 @@ def status_from_response(code: int, headers: Mapping[str, str], body: bytes) -> 
             except (ValueError, TypeError):
                 fields = {}
     if fields:
+        if fields["StringToSign"]:
+            body = _TOKEN_BYTES.sub(rb"\1***", body)
         return Status(code, fields["Code"] or "UnknownError", fields["Message"],
                       fields["RequestId"] or req_id, hdrs, [body] if body else [],
-                      fields["StringToSign"])
+                      _mask_tokens(fields["StringToSign"]))
     return Status(code, "UnknownError", f"HTTP {code} without an OSS error body", req_id, hdrs,
                   [body] if body else [])
 

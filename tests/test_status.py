@@ -38,3 +38,13 @@ def test_error_without_body_keeps_request_id():
 def test_local_codes_have_c_values():
     assert (st.HTTP_IO_ERROR, st.INTERNAL_ERROR, st.INVALID_ARGUMENT, st.OPEN_FILE_ERROR,
             st.XML_PARSE_ERROR, st.INCONSISTENT_ERROR) == (-998, -996, -994, -985, -980, -978)
+
+
+def test_sts_token_echoed_in_string_to_sign_is_masked():
+    body = (b"<Error><Code>SignatureDoesNotMatch</Code><Message>m</Message><RequestId>R</RequestId>"
+            b"<StringToSign>PUT\n\n\nDate\nx-oss-security-token:TOPSECRET\n/b/k?security-token=TOPSECRET"
+            b"</StringToSign></Error>")
+    s = st.status_from_response(403, {}, body)
+    assert s.error_code == "SignatureDoesNotMatch"
+    assert "x-oss-security-token:***" in s.string_to_sign and "security-token=***" in s.string_to_sign
+    assert b"TOPSECRET" not in b"".join(s.resp_body) and "TOPSECRET" not in s.string_to_sign
