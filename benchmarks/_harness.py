@@ -25,6 +25,18 @@ class Run:
     output: str
 
 
+# The child's own peak RSS: VmHWM of its address space (wait4's ru_maxrss is no good
+# here: after vfork+exec it starts from the parent's RSS).
+_PEAK_RSS = """
+import atexit
+def _ossresume_bench_peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print("PEAK_RSS_KB", int(line.split()[1]), flush=True)
+atexit.register(_ossresume_bench_peak)
+"""
+
+
 def run_client(name: str, code: str, env_extra: Optional[Dict[str, str]] = None,
                pythonpath: Optional[str] = None) -> Run:
     env = dict(os.environ)
@@ -32,14 +44,16 @@ def run_client(name: str, code: str, env_extra: Optional[Dict[str, str]] = None,
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", _PEAK_RSS + code], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     out = proc.stdout.read() if proc.stdout else ""
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(name, wall, cpu, usage.ru_maxrss / 1024.0, proc.returncode == 0, out.strip())
+    peak = [int(line.split()[1]) for line in out.splitlines() if line.startswith("PEAK_RSS_KB")]
+    rss_mib = peak[-1] / 1024.0 if peak else usage.ru_maxrss / 1024.0
+    return Run(name, wall, cpu, rss_mib, proc.returncode == 0, out.strip())
 
 
 def median_runs(runs: List[Run]) -> Run:
