@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Mapping, Optional, Tuple
 
@@ -22,15 +21,14 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile
 from .config import RequestOptions
-from .engine import JobFailed, check_transfer_arguments, checkpoint_write_failed, lock_checkpoint
+from .engine import (JobFailed, TransferJob, check_transfer_arguments, checkpoint_write_failed,
+                     lock_checkpoint)
 from .layout import Part, PartPlan, plan_from_sizes, plan_parts
 from .params import ResumableCltParams, create_resumable_clt_params
-from .progress import ProgressCallback, ProgressReporter
+from .progress import ProgressCallback
 from .reconcile import download_checkpoint_problem
 from .scheduler import PartRunner
-from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
 
@@ -65,51 +63,28 @@ def resumable_download_file(options: RequestOptions, bucket: str, object: str, f
     return status
 
 
-class DownloadJob:
-    def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
-                 headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
-                 callback: Optional[ProgressCallback], checkpoint_interval: float) -> None:
-        self.options = options
-        self.bucket = bucket
-        self.key = key
-        self.filepath = filepath
-        self.headers = dict(headers or {})
-        self.clt = clt
-        self.checkpoint_interval = checkpoint_interval
-        self.threads = max(1, clt.thread_num)
-        self.cancel = threading.Event()
-        self.transport: Optional[Transport] = None
+class DownloadJob(TransferJob):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.meta: Optional[ops.ObjectMeta] = None
         self.head_headers: Dict[str, str] = {}
         self.tmp_path = ""
-        self.fd = -1
-        self.cpfile: Optional[CheckpointFile] = None
         self.plan: Optional[PartPlan] = None
         self.done: Dict[int, int] = {}      # index -> crc64
-        self.progress = ProgressReporter(callback, 0)
 
-    def run(self) -> st.Status:
-        try:
-            self._check_arguments()
-            self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
-            head = self._head()
-            self._lock_checkpoint()
-            if not self._resume():
-                self._start_fresh()
-            self.progress.add(sum(self.plan.parts[i].size for i in self.done))  # type: ignore[union-attr]
-            failure = self._fetch_missing_parts()
-            if failure is not None:
-                return self._fail(failure)
-            return self._finish(head)
-        except JobFailed as failure:
-            return failure.status
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-            if self.transport is not None:
-                self.transport.close()
-            if self.cpfile is not None:
-                self.cpfile.unlock()
+    def steps(self) -> st.Status:
+        self._check_arguments()
+        self.open_transport()
+        head = self._head()
+        self._lock_checkpoint()
+        if not self._resume():
+            self._start_fresh()
+        assert self.plan is not None
+        self.progress.add(sum(self.plan.parts[i].size for i in self.done))
+        failure = self._fetch_missing_parts()
+        if failure is not None:
+            return self._fail(failure)
+        return self._finish(head)
 
     # -- steps ----------------------------------------------------------------
     def _check_arguments(self) -> None:

@@ -3,13 +3,16 @@ checkpoint lock, and the exception that ends a job with a Status."""
 from __future__ import annotations
 
 import os
-from typing import Optional
+import threading
+from typing import Mapping, Optional
 
 from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
 from .config import RequestOptions
 from .params import ResumableCltParams
+from .progress import ProgressCallback, ProgressReporter
+from .transport import Transport
 
 
 class JobFailed(Exception):
@@ -64,3 +67,47 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
 def checkpoint_write_failed(cpfile: CheckpointFile, exc: OSError) -> st.Status:
     return st.Status(st.FILE_WRITE_ERROR, "CheckpointWriteError",
                      f"cannot write checkpoint {cpfile.path!r}: {exc.strerror or exc}")
+
+
+class TransferJob:
+    """What an upload and a download job share: their arguments, the transport,
+    the open file, the checkpoint, progress, and ``run()`` turning a JobFailed
+    into its Status and releasing everything whatever happened."""
+
+    def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
+                 headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
+                 callback: Optional[ProgressCallback], checkpoint_interval: float) -> None:
+        self.options = options
+        self.bucket = bucket
+        self.key = key
+        self.filepath = filepath
+        self.headers = dict(headers or {})
+        self.clt = clt
+        self.checkpoint_interval = checkpoint_interval
+        self.threads = max(1, clt.thread_num)
+        self.cancel = threading.Event()
+        self.transport: Optional[Transport] = None
+        self.fd = -1
+        self.cpfile: Optional[CheckpointFile] = None
+        self.progress = ProgressReporter(callback, 0)
+
+    def run(self) -> st.Status:
+        try:
+            return self.steps()
+        except JobFailed as failure:
+            return failure.status
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+            if self.transport is not None:
+                self.transport.close()
+            if self.cpfile is not None:
+                self.cpfile.unlock()
+
+    def steps(self) -> st.Status:
+        raise NotImplementedError
+
+    def open_transport(self) -> Transport:
+        self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
+        return self.transport

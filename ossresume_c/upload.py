@@ -13,7 +13,6 @@ import logging
 import mimetypes
 import os
 import queue
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -23,14 +22,14 @@ from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
 from .config import RequestOptions
-from .engine import JobFailed, check_transfer_arguments, checkpoint_write_failed, lock_checkpoint
+from .engine import (JobFailed, TransferJob, check_transfer_arguments, checkpoint_write_failed,
+                     lock_checkpoint)
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams, create_resumable_clt_params
-from .progress import ProgressCallback, ProgressReporter
+from .progress import ProgressCallback
 from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
                         upload_checkpoint_problem)
 from .scheduler import PartRunner
-from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
 
@@ -84,49 +83,23 @@ def _pick(headers: Mapping[str, str], names: Tuple[str, ...]) -> Dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() in names}
 
 
-class UploadJob:
-    def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
-                 headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
-                 callback: Optional[ProgressCallback], checkpoint_interval: float) -> None:
-        self.options = options
-        self.bucket = bucket
-        self.key = key
-        self.filepath = filepath
-        self.headers = dict(headers or {})
-        self.clt = clt
-        self.callback = callback
-        self.checkpoint_interval = checkpoint_interval
-        self.threads = max(1, clt.thread_num)
-        self.cancel = threading.Event()
-        self.transport: Optional[Transport] = None
-        self.fd = -1
+class UploadJob(TransferJob):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.local: Optional[LocalFile] = None
         self.stat: Optional[os.stat_result] = None
-        self.cpfile: Optional[CheckpointFile] = None
         self.plan: Optional[PartPlan] = None
         self.upload_id = ""
         self.done: Dict[int, Tuple[str, int]] = {}   # index -> (etag, crc64)
-        self.progress = ProgressReporter(callback, 0)
         self.bytes_sent = 0
 
-    # -- driver ---------------------------------------------------------------
-    def run(self) -> st.Status:
-        try:
-            self._check_arguments()
-            self._open_file()
-            self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
-            if self._fits_one_request():
-                return self._put_whole_file()
-            return self._multipart()
-        except JobFailed as failure:
-            return failure.status
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-            if self.transport is not None:
-                self.transport.close()
-            if self.cpfile is not None:
-                self.cpfile.unlock()
+    def steps(self) -> st.Status:
+        self._check_arguments()
+        self._open_file()
+        self.open_transport()
+        if self._fits_one_request():
+            return self._put_whole_file()
+        return self._multipart()
 
     # -- steps ----------------------------------------------------------------
     def _check_arguments(self) -> None:
