@@ -501,6 +501,17 @@ _MISMATCH = (
 )
 
 
+def _unknown_key(access_key_id: str, version: int) -> VerifyResult:
+    return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.",
+                 access_key_id=access_key_id, version=version)
+
+
+def _skewed(access_key_id: str, version: int) -> VerifyResult:
+    return _fail("RequestTimeTooSkewed",
+                 "The difference between the request time and the current time is too large.",
+                 access_key_id=access_key_id, version=version)
+
+
 def _query_get(query: Query, name: str) -> Optional[str]:
     for k, v in query:
         if k == name:
@@ -634,15 +645,10 @@ def _verify_v1_header(
     if when is None:
         return _fail("AccessDenied", "Invalid date in Date or x-oss-date.", access_key_id=access_key_id, version=1)
     if abs(now - when) > max_skew:
-        return _fail(
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-            access_key_id=access_key_id,
-            version=1,
-        )
+        return _skewed(access_key_id, 1)
     secret = lookup_secret(access_key_id)
     if secret is None:
-        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=1)
+        return _unknown_key(access_key_id, 1)
     sts = v1_string_to_sign(method, bucket, key, query, low, date=date_text)
     return _check_v1(secret, access_key_id, signature, sts)
 
@@ -669,7 +675,7 @@ def _verify_v1_presign(
         return _fail("AccessDenied", "Request has expired.", access_key_id=access_key_id, version=1)
     secret = lookup_secret(access_key_id)
     if secret is None:
-        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=1)
+        return _unknown_key(access_key_id, 1)
     sts = v1_string_to_sign(method, bucket, key, query, low, date=expires)
     return _check_v1(secret, access_key_id, signature, sts)
 
@@ -735,18 +741,13 @@ def _verify_v4_header(
     if when is None:
         return _fail("AccessDenied", "Invalid x-oss-date (expected yyyymmddTHHMMSSZ).", access_key_id=access_key_id, version=4)
     if abs(now - when) > max_skew:
-        return _fail(
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-            access_key_id=access_key_id,
-            version=4,
-        )
+        return _skewed(access_key_id, 4)
     error = _v4_scope_error(credential, stamp, region)
     if error is not None:
         return error
     secret = lookup_secret(access_key_id)
     if secret is None:
-        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=4)
+        return _unknown_key(access_key_id, 4)
     additional = _split_additional(fields.get("AdditionalHeaders"))
     return _check_v4(method, bucket, key, query, low, additional, stamp, credential, fields["Signature"], secret)
 
@@ -786,7 +787,7 @@ def _verify_v4_presign(
         return error
     secret = lookup_secret(access_key_id)
     if secret is None:
-        return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.", access_key_id=access_key_id, version=4)
+        return _unknown_key(access_key_id, 4)
     additional = _split_additional(_query_get(query, "x-oss-additional-headers"))
     signed_query = [(k, v) for k, v in query if k != "x-oss-signature"]
     return _check_v4(

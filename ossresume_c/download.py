@@ -22,10 +22,10 @@ from . import native
 from . import ops
 from . import status as st
 from .config import RequestOptions
-from .engine import (JobFailed, TransferJob, check_transfer_arguments, checkpoint_write_failed,
-                     lock_checkpoint)
+from .engine import (JobFailed, TransferJob, check_transfer_arguments, checked_call_arguments,
+                     checkpoint_write_failed, lock_checkpoint)
 from .layout import Part, PartPlan, plan_from_sizes, plan_parts
-from .params import ResumableCltParams, create_resumable_clt_params
+from .params import ResumableCltParams
 from .progress import ProgressCallback
 from .reconcile import download_checkpoint_problem
 from .scheduler import PartRunner
@@ -48,12 +48,7 @@ def resumable_download_file(options: RequestOptions, bucket: str, object: str, f
     ``resp_headers`` receives the HEAD response's headers.  ``headers`` go to
     the HEAD request; ``params`` is accepted and ignored, as in the C SDK.
     """
-    if not isinstance(options, RequestOptions):
-        raise TypeError("options must come from request_options_create()")
-    if clt_params is None:
-        clt_params = create_resumable_clt_params()
-    if not isinstance(clt_params, ResumableCltParams):
-        raise TypeError("clt_params must come from create_resumable_clt_params()")
+    clt_params = checked_call_arguments(options, clt_params)
     job = DownloadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                       checkpoint_interval)
     status = job.run()

@@ -10,7 +10,7 @@ from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
 from .config import RequestOptions
-from .params import ResumableCltParams
+from .params import ResumableCltParams, create_resumable_clt_params
 from .progress import ProgressCallback, ProgressReporter
 from .transport import Transport
 
@@ -21,6 +21,18 @@ class JobFailed(Exception):
     def __init__(self, status: st.Status) -> None:
         super().__init__(str(status))
         self.status = status
+
+
+def checked_call_arguments(options: object, clt_params: object) -> ResumableCltParams:
+    """The programming errors of a public call are TypeErrors; no clt_params means the
+    defaults (the C SDK crashes on NULL)."""
+    if not isinstance(options, RequestOptions):
+        raise TypeError("options must come from request_options_create()")
+    if clt_params is None:
+        return create_resumable_clt_params()
+    if not isinstance(clt_params, ResumableCltParams):
+        raise TypeError("clt_params must come from create_resumable_clt_params()")
+    return clt_params
 
 
 def check_transfer_arguments(options: RequestOptions, bucket: object, key: object,

@@ -22,10 +22,10 @@ from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
 from .config import RequestOptions
-from .engine import (JobFailed, TransferJob, check_transfer_arguments, checkpoint_write_failed,
-                     lock_checkpoint)
+from .engine import (JobFailed, TransferJob, check_transfer_arguments, checked_call_arguments,
+                     checkpoint_write_failed, lock_checkpoint)
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
-from .params import ResumableCltParams, create_resumable_clt_params
+from .params import ResumableCltParams
 from .progress import ProgressCallback
 from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
                         upload_checkpoint_problem)
@@ -54,12 +54,7 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
     and the checkpoint is written.
     """
-    if not isinstance(options, RequestOptions):
-        raise TypeError("options must come from request_options_create()")
-    if clt_params is None:
-        clt_params = create_resumable_clt_params()
-    if not isinstance(clt_params, ResumableCltParams):
-        raise TypeError("clt_params must come from create_resumable_clt_params()")
+    clt_params = checked_call_arguments(options, clt_params)
     job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                     checkpoint_interval)
     status = job.run()
