@@ -28,10 +28,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
 from functools import lru_cache
 from time import time as _time
-from typing import Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 __all__ = [
@@ -141,7 +142,7 @@ class Credentials:
 # small helpers
 
 
-def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def _lower_headers(headers: Union[Mapping[str, str], Message]) -> dict[str, str]:
     """Lower-cased names, trimmed values. With repeated names the last one wins."""
     return {str(k).lower(): str(v).strip() for k, v in headers.items()}
 
@@ -579,7 +580,7 @@ def verify_request(
     bucket: Optional[str],
     key: Optional[str],
     query: Query,
-    headers: Mapping[str, str],
+    headers: Union[Mapping[str, str], Message],
     lookup_secret: Callable[[str], Optional[str]],
     now: Optional[float] = None,
     max_skew: float = 900,

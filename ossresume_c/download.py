@@ -223,7 +223,7 @@ class DownloadJob(TransferJob):
                                      consume=lambda resp: self._write_body(part, resp))
         if not status.is_ok():
             return status, None
-        return None, crc
+        return None, int(crc)  # type: ignore[call-overload]
 
     def _write_body(self, part: Part, resp: requests.Response) -> Tuple[Optional[st.Status], object]:
         length = ops.header(resp.headers, "Content-Length")

@@ -51,7 +51,7 @@ def check_transfer_arguments(options: RequestOptions, bucket: object, key: objec
         options.config.endpoint_parts()
     except ValueError as exc:
         raise JobFailed(st.Status(st.INVALID_ARGUMENT, "InvalidArgument", str(exc))) from None
-    return os.fspath(filepath)  # type: ignore[arg-type]
+    return os.fspath(filepath)  # type: ignore[call-overload]
 
 
 def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: str, suffix: str,

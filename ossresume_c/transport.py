@@ -101,7 +101,7 @@ class Transport:
             url = f"{ep.scheme}://{ep.netloc}/{bucket}/{path_key}"
         else:
             url = f"{ep.scheme}://{bucket}.{ep.netloc}/{path_key}"
-        q = auth.encode_query(query)
+        q = auth.encode_query(list(query))
         return f"{url}?{q}" if q else url
 
     def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: Query,

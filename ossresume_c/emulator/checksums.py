@@ -81,8 +81,8 @@ def _select() -> Tuple[Callable[..., int], Callable[[int, int, int], int], bool]
         from ..native import crc64 as native_update
         from ..native import crc64_combine as native_combine
     except Exception:  # noqa: BLE001 - any failure means "not usable"
-        native_update = None
-        native_combine = None
+        native_update = None  # type: ignore[assignment]
+        native_combine = None  # type: ignore[assignment]
     if native_update is not None and native_combine is not None:
         try:
             ok = (

@@ -122,10 +122,10 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
                 )
         if "chunked" in encoding:
             # Chunked wins (the C SDK sends both); Content-Length stays a hint for size checks.
-            return ChunkedBody(self.rfile, send_continue, value)
+            return ChunkedBody(self.rfile, send_continue, value)  # type: ignore[arg-type]
         if value is None:
             return None
-        return FixedLengthBody(self.rfile, value, send_continue)
+        return FixedLengthBody(self.rfile, value, send_continue)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ main flow
     def _serve(self) -> None:
@@ -264,7 +264,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             details["OSSAccessKeyId"] = result.access_key_id
         if result.error_code == "SignatureDoesNotMatch" and result.string_to_sign is not None:
             details["StringToSign"] = result.string_to_sign
-        raise OssError(result.error_code or "AccessDenied", result.message, **details)
+        raise OssError(result.error_code or "AccessDenied", result.message, **details)  # type: ignore[arg-type]
 
     def _run_with_faults(self, request: Request, plan: FaultPlan) -> Response:
         emulator = self.server.emulator
@@ -442,7 +442,8 @@ class EmulatorHTTPServer(http.server.ThreadingHTTPServer):
     def endpoint(self) -> str:
         host, port = self.server_address[:2]
         scheme = "https" if self.ssl_context is not None else "http"
-        shown = f"[{host}]" if ":" in str(host) else host
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown}:{port}"
 
 

@@ -276,7 +276,7 @@ class Store:
     def _collect_garbage(self, state: BucketState) -> None:
         """Remove data files that no metadata refers to (writes cut short by a kill)."""
         bdir = self.bucket_dir(state.name)
-        referenced = set()
+        referenced: set = set()
         for meta in state.objects.values():
             referenced.update(os.path.normpath(os.path.join(bdir, rel)) for rel, _ in meta.segments)
         for upload in state.uploads.values():

@@ -26,7 +26,7 @@ from ..layout import MAX_PART_SIZE, MAX_PARTS
 INT64_MAX = 2**63 - 1
 
 # Text the format can hold: no control characters, surrogates, U+FFFE or U+FFFF.
-_CHARS = st.characters(blacklist_categories=("Cs",), min_codepoint=0x20,
+_CHARS = st.characters(blacklist_categories=["Cs"], min_codepoint=0x20,
                        blacklist_characters="\x7f\ufffe\uffff")
 _SPECIAL = st.sampled_from(["&", "<", ">", '"', "'", "&amp;", "]]>", "é", "中", "😀", " ", "/"])
 
