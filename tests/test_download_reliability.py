@@ -68,3 +68,38 @@ def test_sigkill_at_random_moments_then_resume(oss_emulator, tmp_path):
         if threshold > 0 and got < size:
             fetched_less += 1
     assert fetched_less >= 4
+
+
+WRITE_LIMITED = textwrap.dedent("""
+    import resource, signal, sys, ossresume_c as oss
+    ep, ak, sk, bucket, key, path, limit = sys.argv[1:8]
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # writes past the limit fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), int(limit)))
+    o = oss.request_options_create(endpoint=ep, access_key_id=ak, access_key_secret=sk,
+                                   region="cn-hangzhou")
+    s = oss.resumable_download_file(o, bucket, key, path, None, None,
+                                    oss.create_resumable_clt_params(100 * 1024, 2, True, None))
+    print("status", s.code, s.error_code, s.error_msg, flush=True)
+""")
+
+
+def test_write_errors_give_a_clear_status_and_keep_the_checkpoint(oss_emulator, tmp_path):
+    """A full disk, as pwrite sees it: the .tmp cannot grow past a limit (RLIMIT_FSIZE)."""
+    emu = oss_emulator
+    src = make_file(tmp_path / "src.bin", 1 * MiB, seed=8)
+    assert oss.resumable_upload_file(options_for(emu), emu.bucket, "obj", src).is_ok()
+    target = str(tmp_path / "out.bin")
+    # a first run that stops early leaves a full-size .tmp and a checkpoint
+    emu.server.add_fault(op="GetObject", action="status", status=403, nth=2)
+    first = oss.resumable_download_file(options_for(emu, max_retries=0), emu.bucket, "obj", target,
+                                        clt_params=oss.create_resumable_clt_params(100 * 1024, 1, True,
+                                                                                   None))
+    emu.server.clear_faults()
+    assert first.code == 403 and os.path.getsize(target + ".tmp") == 1 * MiB
+    out = subprocess.run([sys.executable, "-c", WRITE_LIMITED, emu.endpoint, emu.access_key_id,
+                          emu.access_key_secret, emu.bucket, "obj", target, str(300 * 1024)],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "status -981 FileWriteError" in out and "File too large" in out, out
+    assert os.path.exists(target + ".dcp") and not os.path.exists(target)
+    status = oss.resumable_download_file(options_for(emu), emu.bucket, "obj", target)
+    assert status.is_ok() and open(target, "rb").read() == open(src, "rb").read()
