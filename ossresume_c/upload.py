@@ -86,7 +86,6 @@ class UploadJob(TransferJob):
         self.plan: Optional[PartPlan] = None
         self.upload_id = ""
         self.done: Dict[int, Tuple[str, int]] = {}   # index -> (etag, crc64)
-        self.bytes_sent = 0
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -315,7 +314,6 @@ class UploadJob(TransferJob):
         size = self.plan.parts[index].size
         self.done[index] = result
         self.progress.add(size)
-        self.bytes_sent += size
         if self.cpfile is not None:
             self.cpfile.note_progress(size)
 
