@@ -383,11 +383,7 @@ class Operations:
             )
         if request.header("x-oss-copy-source") is not None:
             raise OssError("NotImplemented", "UploadPartCopy is not implemented by the emulator.")
-        body = request.body
-        if body is None:
-            raise OssError("MissingContentLength")
-        if body.length_hint is not None and body.length_hint > self.config.max_object_size:
-            raise OssError("EntityTooLarge")
+        self._check_body(request)
         expected_md5 = _content_md5(request)
         try:
             name, path = self.store.new_part_path(request.bucket, upload_id)
@@ -621,16 +617,20 @@ class Operations:
             elements.append(("CommonPrefixes", [("Prefix", enc(common))]))
         return Response(200, [("Content-Type", "application/xml")], document("ListMultipartUploadsResult", elements))
 
-    # ------------------------------------------------------------------ objects
-    def put_object(self, request: Request) -> Response:
-        self.store.require_bucket(request.bucket)
-        if request.header("x-oss-copy-source") is not None:
-            raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
+    def _check_body(self, request: Request) -> None:
+        """A PutObject/UploadPart body must be framed and within the size limit."""
         body = request.body
         if body is None:
             raise OssError("MissingContentLength")
         if body.length_hint is not None and body.length_hint > self.config.max_object_size:
             raise OssError("EntityTooLarge")
+
+    # ------------------------------------------------------------------ objects
+    def put_object(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        if request.header("x-oss-copy-source") is not None:
+            raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
+        self._check_body(request)
         if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
             try:
                 self.store.head(request.bucket, request.key)
