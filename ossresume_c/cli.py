@@ -218,12 +218,8 @@ def _options(args: argparse.Namespace):
 
 
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
-    if args.no_checkpoint:
-        return False, None
-    path = args.checkpoint
-    if path and (path.endswith("/") or path.endswith(os.sep)):
-        os.makedirs(path, exist_ok=True)   # a directory: the checkpoint gets a derived name in it
-    return True, path
+    """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
+    return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
 
 
 def _failure(what: str, status) -> int:
@@ -290,14 +286,14 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, bucket: str,
            key: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .ops import response_crc
     from .params import create_resumable_clt_params
     from .upload import resumable_upload_file
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(local, bucket, key, enable, path, ".ucp")
+    checkpoint = checkpoint_location(clt, local, bucket, key, ".ucp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     try:
         total: Optional[int] = os.path.getsize(local)
@@ -327,14 +323,14 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
 
 def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, key: str,
              target: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .download import resumable_download_file
     from .ops import response_crc
     from .params import create_resumable_clt_params
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(target, bucket, key, enable, path, ".dcp")
+    checkpoint = checkpoint_location(clt, target, bucket, key, ".dcp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     bar = ProgressBar(f"oss://{bucket}/{key} -> {os.path.basename(target)}", None, not args.quiet,
                       resuming)

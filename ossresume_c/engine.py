@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location, prepare_parent
 from .config import RequestOptions
 from .params import ResumableCltParams, create_resumable_clt_params
 from .progress import ProgressCallback, ProgressReporter
@@ -58,8 +58,7 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
                     interval: float) -> Optional[CheckpointFile]:
     """Resolve, prepare and lock the checkpoint before any request is sent, so
     that a bad checkpoint location never leaks an upload."""
-    path = resolve_checkpoint_path(filepath, bucket, key, clt.enable_checkpoint, clt.checkpoint_path,
-                                   suffix)
+    path = checkpoint_location(clt, filepath, bucket, key, suffix)
     if path is None:
         return None
     problem = prepare_parent(path)

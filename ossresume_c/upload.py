@@ -20,7 +20,7 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
 from .engine import (JobFailed, TransferJob, check_transfer_arguments, checked_call_arguments,
                      checkpoint_write_failed, lock_checkpoint)
@@ -145,8 +145,7 @@ class UploadJob(TransferJob):
 
     def _discard_stale_checkpoint(self) -> None:
         """A file that now fits one request may leave a multipart checkpoint behind."""
-        path = resolve_checkpoint_path(self.filepath, self.bucket, self.key, self.clt.enable_checkpoint,
-                                       self.clt.checkpoint_path, ".ucp")
+        path = checkpoint_location(self.clt, self.filepath, self.bucket, self.key, ".ucp")
         if path is None or not os.path.isfile(path):
             return
         cpfile = CheckpointFile(path)
