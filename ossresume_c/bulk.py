@@ -37,6 +37,7 @@ from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
 from .layout import plan_parts
 from .params import ResumableCltParams, create_resumable_clt_params
+from .put_file import put_file
 from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
@@ -372,32 +373,9 @@ class _TreeJob:
         return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
 
     def _put_small(self, transport: Transport, item: _Item) -> st.Status:
-        from .upload import guess_content_type
-        try:
-            fd = os.open(item.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except OSError as exc:
-            return st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
-                             f"cannot open {item.path!r}: {exc.strerror or exc}")
-        try:
-            before = os.fstat(fd)
-            size = before.st_size
-            buf = bytearray(size)
-            got = native.read_part(fd, 0, size, buf)
-            after = os.stat(item.path)
-        except OSError as exc:
-            return st.Status(st.FILE_READ_ERROR, "FileReadError", f"reading {item.path!r}: {exc}")
-        finally:
-            os.close(fd)
-        if got.bytes_read != size or (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
-            return st.Status(st.INCONSISTENT_ERROR, "FileChanged",
-                             f"{item.path!r} changed while it was read; nothing was sent")
-        hdrs = dict(self.headers)
-        if not any(k.lower() == "content-type" for k in hdrs):
-            hdrs["Content-Type"] = guess_content_type(item.key)
-        status, _crc = ops.put_object(transport, self.bucket, item.key, memoryview(buf), hdrs,
-                                      expect_crc=got.crc64)
-        if status.is_ok():
-            self._advance(size)
+        status, sent = put_file(transport, self.bucket, item.key, item.path, self.headers)
+        if sent is not None:
+            self._advance(sent.size)
         return status
 
     def _upload_big(self, item: _Item, need: int) -> st.Status:

@@ -10,7 +10,6 @@ re-check the file, Complete, and verify the whole object's CRC-64.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import os
 import queue
 from typing import Dict, Mapping, Optional, Tuple
@@ -25,6 +24,7 @@ from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_argu
 from .layout import plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
 from .progress import ProgressCallback
+from .put_file import change_since, file_changed, put_file, with_content_type
 from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
                         upload_checkpoint_problem)
 
@@ -32,7 +32,6 @@ log = logging.getLogger("ossresume_c")
 
 CALLBACK_HEADERS = ("x-oss-callback", "x-oss-callback-var")
 PART_HEADERS = ("x-oss-traffic-limit",)
-_EXTRA_TYPES = {".ts": "video/MP2T", ".m3u8": "application/x-mpegURL"}
 
 
 def resumable_upload_file(options: RequestOptions, bucket: str, object: str, filepath: str,
@@ -56,14 +55,6 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     if resp_body is not None:
         resp_body.extend(status.resp_body)
     return status
-
-
-def guess_content_type(key: str) -> str:
-    ext = os.path.splitext(key)[1].lower()
-    if ext in _EXTRA_TYPES:
-        return _EXTRA_TYPES[ext]
-    guessed = mimetypes.guess_type("x" + ext)[0] if ext else None
-    return guessed or "application/octet-stream"
 
 
 def _pick(headers: Mapping[str, str], names: Tuple[str, ...]) -> Dict[str, str]:
@@ -109,26 +100,11 @@ class UploadJob(TransferJob):
         self.plan = plan_parts(self.local.size, self.clt.part_size)
         return self.plan.count <= 1
 
-    def _initiate_headers(self) -> Dict[str, str]:
-        hdrs = dict(self.headers)
-        if not any(k.lower() == "content-type" for k in hdrs):
-            hdrs["Content-Type"] = guess_content_type(self.key)
-        return hdrs
-
     def _put_whole_file(self) -> st.Status:
-        assert self.local is not None and self.transport is not None
+        assert self.stat is not None and self.transport is not None
         self._discard_stale_checkpoint()
-        size = self.local.size
-        buf = bytearray(size)
-        try:
-            got = native.read_part(self.fd, 0, size, buf)
-        except OSError as exc:
-            return st.Status(st.FILE_READ_ERROR, "FileReadError", f"reading {self.filepath!r}: {exc}")
-        if got.bytes_read != size:
-            return _file_changed(self.filepath)
-        self._check_unchanged()
-        status, _crc = ops.put_object(self.transport, self.bucket, self.key, memoryview(buf),
-                                      self._initiate_headers(), expect_crc=got.crc64)
+        status, _sent = put_file(self.transport, self.bucket, self.key, self.filepath, self.headers,
+                                 expect=self.stat)
         return self.finish(status) if status.is_ok() else status
 
     def _discard_stale_checkpoint(self) -> None:
@@ -210,7 +186,7 @@ class UploadJob(TransferJob):
     def _initiate(self) -> None:
         assert self.transport is not None and self.plan is not None and self.local is not None
         status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
-                                                           self._initiate_headers())
+                                                           with_content_type(self.headers, self.key))
         if not status.is_ok() or not upload_id:
             raise JobFailed(status)
         self.upload_id = upload_id
@@ -252,7 +228,7 @@ class UploadJob(TransferJob):
                 return st.Status(st.FILE_READ_ERROR, "FileReadError",
                                  f"reading part {part.number} of {self.filepath!r}: {exc}"), None
             if got.bytes_read != part.size:
-                return _file_changed(self.filepath), None
+                return file_changed(self.filepath, f"part {part.number} was short"), None
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
@@ -271,13 +247,9 @@ class UploadJob(TransferJob):
     def _check_unchanged(self) -> None:
         """A file modified during the upload must not become a silently wrong object."""
         assert self.stat is not None
-        try:
-            now = os.stat(self.filepath)
-        except OSError as exc:
-            raise JobFailed(self.fail(_file_changed(self.filepath, str(exc)))) from None
-        if (now.st_size, now.st_mtime_ns) != (self.stat.st_size, self.stat.st_mtime_ns) or \
-                not os.path.samestat(now, self.stat):
-            raise JobFailed(self.fail(_file_changed(self.filepath)))
+        problem = change_since(self.stat, self.filepath)
+        if problem:
+            raise JobFailed(self.fail(file_changed(self.filepath, problem)))
 
     def _complete(self) -> st.Status:
         assert self.plan is not None and self.transport is not None
@@ -323,10 +295,3 @@ class UploadJob(TransferJob):
             return
         status = ops.abort_multipart_upload(transport, self.bucket, self.key, upload_id)
         log.info("aborted upload %s (%s): %s", upload_id, why, status)
-
-
-def _file_changed(path: str, detail: str = "") -> st.Status:
-    msg = f"{path!r} changed during the upload"
-    if detail:
-        msg += f" ({detail})"
-    return st.Status(st.INCONSISTENT_ERROR, "FileChanged", msg + "; nothing was completed")
