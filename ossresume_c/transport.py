@@ -19,10 +19,10 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from . import __version__
 from . import auth
 from . import retry
 from . import status as st
+from ._version import __version__
 from .config import Endpoint, RequestOptions
 
 log = logging.getLogger("ossresume_c")
