@@ -107,6 +107,8 @@ class DownloadJob(TransferJob):
     def _lock_checkpoint(self) -> None:
         self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".dcp",
                                       self.checkpoint_interval)
+        if self.cpfile is not None:     # the checkpoint's format names the temporary file
+            self.tmp_path = self.cpfile.download_temp_path(self.filepath, self.meta)
 
     def _resume(self) -> bool:
         if self.cpfile is None:

@@ -62,10 +62,15 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
                                    suffix)
     if path is None:
         return None
+    cpfile: Optional[CheckpointFile] = None
+    if clt.checkpoint_format is not None:   # another SDK's file name and format
+        cpfile = clt.checkpoint_format.checkpoint_file(filepath, bucket, key, suffix, interval)
+        path = cpfile.path
     problem = prepare_parent(path)
     if problem:
         raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
-    cpfile = CheckpointFile(path, interval=interval)
+    if cpfile is None:
+        cpfile = CheckpointFile(path, interval=interval)
     try:
         cpfile.lock()
     except CheckpointLocked as exc:
