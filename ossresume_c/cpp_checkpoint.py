@@ -34,7 +34,8 @@ __all__ = [
     "UPLOAD_OP", "DOWNLOAD_OP", "MAX_PARTS", "MAX_RECORD_BYTES",
     "CppCheckpointInvalid", "UploadRecord", "DownloadRecord", "DownloadedPart",
     "upload_record_name", "download_record_name", "dump_upload", "dump_download", "load",
-    "http_date", "jsoncpp_dumps",
+    "http_date", "http_date_seconds", "jsoncpp_dumps", "upload_document", "download_document",
+    "signed_bytes",
 ]
 
 UPLOAD_OP = "ResumableUpload"
@@ -258,13 +259,13 @@ def _md5_of(document: Dict[str, Any]) -> str:
 
 # -- records ---------------------------------------------------------------------
 
-def _upload_document(rec: UploadRecord) -> Dict[str, Any]:
+def upload_document(rec: UploadRecord) -> Dict[str, Any]:
     return {"opType": UPLOAD_OP, "uploadID": rec.upload_id, "filePath": rec.file_path,
             "bucket": rec.bucket, "key": rec.key, "mtime": rec.mtime, "size": rec.size,
             "partSize": rec.part_size}
 
 
-def _download_document(rec: DownloadRecord) -> Dict[str, Any]:
+def download_document(rec: DownloadRecord) -> Dict[str, Any]:
     return {"opType": DOWNLOAD_OP, "bucket": rec.bucket, "key": rec.key,
             "filePath": rec.file_path, "mtime": rec.mtime, "size": rec.size,
             "partSize": rec.part_size,
@@ -272,19 +273,22 @@ def _download_document(rec: DownloadRecord) -> Dict[str, Any]:
                       for p in rec.parts]}
 
 
+def signed_bytes(document: Dict[str, Any]) -> bytes:
+    """``document`` plus its ``md5Sum``, written: the SDK's record bytes."""
+    return jsoncpp_dumps(dict(document, md5Sum=_md5_of(document)))
+
+
 def dump_upload(rec: UploadRecord) -> bytes:
     """The upload record as the C++ SDK writes it after InitiateMultipartUpload."""
     _check_upload(rec)
-    doc = _upload_document(rec)
-    doc["md5Sum"] = _md5_of(doc)
-    return jsoncpp_dumps(doc)
+    return signed_bytes(upload_document(rec))
 
 
 def dump_download(rec: DownloadRecord) -> bytes:
     """The download record as the C++ SDK writes it after each finished part
     (``md5Sum`` covers the document without the range keys, as there)."""
     _check_download(rec)
-    doc = _download_document(rec)
+    doc = download_document(rec)
     doc["md5Sum"] = _md5_of(doc)
     if rec.has_range:
         doc["rangeStart"] = rec.range_start
@@ -322,7 +326,7 @@ def _load_upload(doc: Dict[str, Any]) -> UploadRecord:
                        mtime=_string(doc, "mtime"), size=_number(doc, "size", 0, _INT64),
                        part_size=_number(doc, "partSize", 0, _UINT64),
                        md5sum=_string(doc, "md5Sum"))
-    _check_md5(_upload_document(rec), rec.md5sum)
+    _check_md5(upload_document(rec), rec.md5sum)
     _check_upload(rec)
     return rec
 
@@ -350,7 +354,7 @@ def _load_download(doc: Dict[str, Any]) -> DownloadRecord:
                          range_start=_number(doc, "rangeStart", -_INT64 - 1, _INT64) if start_given else 0,
                          range_end=_number(doc, "rangeEnd", -_INT64 - 1, _INT64) if end_given else -1,
                          md5sum=_string(doc, "md5Sum"))
-    document = _download_document(rec)
+    document = download_document(rec)
     if rec.has_range:   # what the SDK's validateRecord hashes (its writer does not: see docs)
         document["rangeStart"], document["rangeEnd"] = rec.range_start, rec.range_end
     _check_md5(document, rec.md5sum)
