@@ -221,36 +221,32 @@ def _emit(value: JsonValue, out: bytearray, indent: bytes, on_fresh_line: bool) 
     elif isinstance(value, (str, bytes)):
         out += _quote(_utf8(value) if isinstance(value, str) else value)
     elif isinstance(value, dict):
-        if not value:
-            out += b"{}"
-            return
-        if not on_fresh_line:
-            out += b"\n" + indent
-        out += b"{"
-        inner = indent + b"\t"
-        names = sorted(value, key=_utf8)
-        for n, name in enumerate(names):
-            out += b"\n" + inner + _quote(_utf8(name)) + b" : "
-            _emit(value[name], out, inner, on_fresh_line=False)
-            if n + 1 < len(names):
-                out += b","
-        out += b"\n" + indent + b"}"
+        members = [(_quote(_utf8(name)) + b" : ", value[name], False)
+                   for name in sorted(value, key=_utf8)]
+        _emit_block(b"{", b"}", members, out, indent, on_fresh_line)
     elif isinstance(value, list):
-        if not value:
-            out += b"[]"
-            return
-        if not on_fresh_line:
-            out += b"\n" + indent
-        out += b"["
-        inner = indent + b"\t"
-        for n, item in enumerate(value):
-            out += b"\n" + inner
-            _emit(item, out, inner, on_fresh_line=True)
-            if n + 1 < len(value):
-                out += b","
-        out += b"\n" + indent + b"]"
+        _emit_block(b"[", b"]", [(b"", item, True) for item in value], out, indent, on_fresh_line)
     else:
         raise TypeError(f"records hold no {type(value).__name__}")
+
+
+def _emit_block(opening: bytes, closing: bytes, entries: List[Tuple[bytes, Any, bool]],
+                out: bytearray, indent: bytes, on_fresh_line: bool) -> None:
+    """An object's members (``"name" : `` then the value, which starts off its
+    line) or an array's items (each on a fresh line), one level deeper."""
+    if not entries:
+        out += opening + closing
+        return
+    if not on_fresh_line:
+        out += b"\n" + indent
+    out += opening
+    inner = indent + b"\t"
+    for n, (head, item, fresh) in enumerate(entries):
+        out += b"\n" + inner + head
+        _emit(item, out, inner, on_fresh_line=fresh)
+        if n + 1 < len(entries):
+            out += b","
+    out += b"\n" + indent + closing
 
 
 def _md5_of(document: Dict[str, Any]) -> str:

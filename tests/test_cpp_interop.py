@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,7 +65,10 @@ def test_real_records_load_and_dump_byte_exact(kind):
                                                               m["size"])
 
 
-def test_python_resumes_a_killed_cpp_upload_from_its_record(tmp_path):
+@contextlib.contextmanager
+def state_after_the_killed_cpp_upload(tmp_path, mtime_shift=0):
+    """The recorded upload record in a checkpointDir, the file, and a private
+    emulator holding the parts the C++ run had sent; yields what the test needs."""
     m = manifest("upload")
     record = (DATA / "upload" / m["record"]).read_bytes()
     rec = cc.load(record)
@@ -72,7 +76,8 @@ def test_python_resumes_a_killed_cpp_upload_from_its_record(tmp_path):
     src = tmp_path / "src.bin"
     data = pattern_bytes(m["size"])
     src.write_bytes(data)
-    os.utime(src, (m["mtime"], m["mtime"]))         # the record's whole-second mtime
+    mtime = m["mtime"] + mtime_shift                 # unshifted: the record's whole-second mtime
+    os.utime(src, (mtime, mtime))
     cpdir = tmp_path / "cps"
     cpdir.mkdir()
     (cpdir / cc.upload_record_name(m["bucket"], m["key"], str(src))).write_bytes(record)
@@ -83,16 +88,22 @@ def test_python_resumes_a_killed_cpp_upload_from_its_record(tmp_path):
         emu.clear_request_log()
         req = UploadObjectRequest(m["bucket"], m["key"], str(src), str(cpdir))
         req.setPartSize(m["part_size"])       # what the C++ program asked for
-        outcome = client_for(emu).ResumableUploadObject(req)
+        yield SimpleNamespace(m=m, rec=rec, src=src, cpdir=cpdir, emu=emu, request=req)
+
+
+def test_python_resumes_a_killed_cpp_upload_from_its_record(tmp_path):
+    with state_after_the_killed_cpp_upload(tmp_path) as t:
+        m, emu = t.m, t.emu
+        outcome = client_for(emu).ResumableUploadObject(t.request)
         assert outcome.isSuccess(), outcome.error().Message()
         ops = [e["op"] for e in request_ops(emu, m["key"])]
         assert "InitiateMultipartUpload" not in ops and "AbortMultipartUpload" not in ops
         missing = sorted(set(range(1, m["parts"] + 1)) - set(m["parts_on_server"]))
         assert uploaded_parts(emu, m["key"]) == missing
-        assert outcome.result().CRC64() == file_crc(src)
-        assert head(emu, m["key"], m["bucket"])[1].crc64 == file_crc(src)
+        assert outcome.result().CRC64() == file_crc(t.src)
+        assert head(emu, m["key"], m["bucket"])[1].crc64 == file_crc(t.src)
         assert open_uploads(emu, m["bucket"]) == []
-    assert list(cpdir.iterdir()) == []
+    assert list(t.cpdir.iterdir()) == []
 
 
 def test_python_resumes_a_killed_cpp_download_from_its_record(tmp_path):
@@ -124,28 +135,12 @@ def test_python_resumes_a_killed_cpp_download_from_its_record(tmp_path):
 
 def test_a_changed_file_discards_the_cpp_record_and_aborts_its_upload(tmp_path):
     """What the C++ SDK leaks (it starts over without aborting), we abort."""
-    m = manifest("upload")
-    record = (DATA / "upload" / m["record"]).read_bytes()
-    rec = cc.load(record)
-    assert isinstance(rec, cc.UploadRecord)
-    src = tmp_path / "src.bin"
-    data = pattern_bytes(m["size"])
-    src.write_bytes(data)
-    os.utime(src, (m["mtime"] + 1, m["mtime"] + 1))   # not the recorded mtime
-    cpdir = tmp_path / "cps"
-    cpdir.mkdir()
-    (cpdir / cc.upload_record_name(m["bucket"], m["key"], str(src))).write_bytes(record)
-    root = str(tmp_path / "emu")
-    with start_emulator(root=root, buckets=[m["bucket"]]) as emu:
-        replay_upload(emu, root, m["bucket"], m["key"], rec.upload_id, data, rec.part_size,
-                      m["parts_on_server"])
-        emu.clear_request_log()
-        req = UploadObjectRequest(m["bucket"], m["key"], str(src), str(cpdir))
-        req.setPartSize(m["part_size"])
-        outcome = client_for(emu).ResumableUploadObject(req)
+    with state_after_the_killed_cpp_upload(tmp_path, mtime_shift=1) as t:
+        m, emu = t.m, t.emu
+        outcome = client_for(emu).ResumableUploadObject(t.request)
         assert outcome.isSuccess(), outcome.error().Message()
         aborted = [e for e in request_ops(emu, m["key"]) if e["op"] == "AbortMultipartUpload"]
-        assert [e["upload_id"] for e in aborted] == [rec.upload_id]
+        assert [e["upload_id"] for e in aborted] == [t.rec.upload_id]
         assert uploaded_parts(emu, m["key"]) == list(range(1, m["parts"] + 1))
         assert open_uploads(emu, m["bucket"]) == []
 
@@ -173,6 +168,12 @@ def throttled(emu, op):
         yield
     finally:
         emu.remove_fault(rule)
+
+
+def stop_after_four_parts(increment, transferred, total, user_data):
+    """A TransferProgress handler: raising cancels the transfer, checkpoint kept."""
+    if transferred >= 4 * PART_SIZE:
+        raise RuntimeError("stop")
 
 
 def _source(tmp_path) -> Path:
@@ -203,14 +204,10 @@ def test_live_cpp_killed_mid_upload_resumed_by_python(emu, tmp_path):
 def test_live_python_interrupted_upload_resumed_by_cpp(emu, tmp_path):
     src, cpdir = _source(tmp_path), tmp_path / "cps"
 
-    def stop(increment, transferred, total, user_data):
-        if transferred >= 4 * PART_SIZE:
-            raise RuntimeError("stop")
-
     req = UploadObjectRequest(BUCKET, "p.bin", str(src), str(cpdir))
     req.setPartSize(PART_SIZE)
     req.setThreadNum(1)
-    req.setTransferProgress(stop)
+    req.setTransferProgress(stop_after_four_parts)
     with throttled(emu, "UploadPart"):
         assert client_for(emu).ResumableUploadObject(req).error().Code() == "CallbackCancelled"
     before = uploaded_parts(emu, "p.bin")
@@ -252,14 +249,10 @@ def test_live_python_interrupted_download_resumed_by_cpp(emu, tmp_path):
     src, cpdir, target = _source(tmp_path), tmp_path / "cps", tmp_path / "dst.bin"
     assert client_for(emu).ResumableUploadObject(UploadObjectRequest(BUCKET, "q.bin", str(src))).isSuccess()
 
-    def stop(increment, transferred, total, user_data):
-        if transferred >= 4 * PART_SIZE:
-            raise RuntimeError("stop")
-
     dreq = DownloadObjectRequest(BUCKET, "q.bin", str(target), str(cpdir))
     dreq.setPartSize(PART_SIZE)
     dreq.setThreadNum(1)
-    dreq.setTransferProgress(stop)
+    dreq.setTransferProgress(stop_after_four_parts)
     with throttled(emu, "GetObject"):
         assert client_for(emu).ResumableDownloadObject(dreq).error().Code() == "CallbackCancelled"
     record = cpdir / cc.download_record_name(BUCKET, "q.bin", str(target))
