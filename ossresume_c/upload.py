@@ -128,6 +128,7 @@ class UploadJob(TransferJob):
     def _put_whole_file(self) -> st.Status:
         assert self.local is not None and self.transport is not None
         self._discard_stale_checkpoint()
+        self._discard_stale_record()
         size = self.local.size
         buf = bytearray(size)
         try:
@@ -149,7 +150,18 @@ class UploadJob(TransferJob):
                                        self.clt.checkpoint_path, ".ucp")
         if path is None or not os.path.isfile(path):
             return
-        cpfile = CheckpointFile(path)
+        self._discard(CheckpointFile(path))
+
+    def _discard_stale_record(self) -> None:
+        """The same for another SDK's record (``clt.checkpoint_format``: the C++ facade's)."""
+        if self.clt.checkpoint_format is None:
+            return
+        cpfile = self.clt.checkpoint_format.checkpoint_file(self.filepath, self.bucket, self.key, ".ucp")
+        if os.path.isfile(cpfile.path):
+            self._discard(cpfile)
+
+    def _discard(self, cpfile: CheckpointFile) -> None:
+        """Abort the checkpoint's upload (even from an invalid file) and delete it."""
         try:
             cpfile.lock()
         except CheckpointLocked as exc:
@@ -158,6 +170,8 @@ class UploadJob(TransferJob):
             cp, _reason = cpfile.load()
             if cp is not None and cp.type == codec.UPLOAD and cp.upload_id:
                 self._abort_quietly(cp.upload_id, "its file changed")
+            elif cp is None and cpfile.salvaged_upload_id:
+                self._abort_quietly(cpfile.salvaged_upload_id, "its checkpoint is invalid")
             cpfile.delete()
         finally:
             cpfile.unlock(remove=True)

@@ -145,6 +145,19 @@ def test_a_changed_file_discards_the_cpp_record_and_aborts_its_upload(tmp_path):
         assert open_uploads(emu, m["bucket"]) == []
 
 
+def test_a_file_that_now_fits_one_request_aborts_the_cpp_records_upload(tmp_path):
+    """The C++ SDK sends one PutObject and leaves the record and its upload."""
+    with state_after_the_killed_cpp_upload(tmp_path) as t:
+        m, emu = t.m, t.emu
+        t.request.setPartSize(m["size"])
+        outcome = client_for(emu).ResumableUploadObject(t.request)
+        assert outcome.isSuccess(), outcome.error().Message()
+        ops = [(e["op"], e["upload_id"]) for e in request_ops(emu, m["key"])]
+        assert ops == [("AbortMultipartUpload", t.rec.upload_id), ("PutObject", None)]
+        assert open_uploads(emu, m["bucket"]) == []
+    assert list(t.cpdir.iterdir()) == []
+
+
 # -- live: the C++ program itself --------------------------------------------------------
 
 PROGRAM = os.environ.get(PROGRAM_ENV, "")
