@@ -106,10 +106,12 @@ def test_python_resumes_a_killed_cpp_upload_from_its_record(tmp_path):
     assert list(t.cpdir.iterdir()) == []
 
 
-def test_python_resumes_a_killed_cpp_download_from_its_record(tmp_path):
+@contextlib.contextmanager
+def state_after_the_killed_cpp_download(tmp_path, data: bytes):
+    """The recorded download record and ``.temp``, and a private emulator holding
+    ``data`` (the recorded object, or another of the same size)."""
     m = manifest("download")
     record = (DATA / "download" / m["record"]).read_bytes()
-    data = pattern_bytes(m["size"])
     target = tmp_path / "dst.bin"
     temp = Path(str(target) + ".temp")
     temp.write_bytes(gzip.decompress((DATA / "download" / "temp.gz").read_bytes()))
@@ -125,12 +127,31 @@ def test_python_resumes_a_killed_cpp_download_from_its_record(tmp_path):
         emu.clear_request_log()
         dreq = DownloadObjectRequest(m["bucket"], m["key"], str(target), str(cpdir))
         dreq.setPartSize(m["part_size"])
-        outcome = client_for(emu).ResumableDownloadObject(dreq)
+        yield SimpleNamespace(m=m, emu=emu, target=target, temp=temp, cpdir=cpdir, request=dreq)
+
+
+def test_python_resumes_a_killed_cpp_download_from_its_record(tmp_path):
+    data = pattern_bytes(manifest("download")["size"])
+    with state_after_the_killed_cpp_download(tmp_path, data) as t:
+        outcome = client_for(t.emu).ResumableDownloadObject(t.request)
         assert outcome.isSuccess(), outcome.error().Message()
-        gets = [e for e in request_ops(emu, m["key"]) if e["op"] == "GetObject"]
-        assert len(gets) == m["parts"] - len(m["parts_recorded"])
-    assert target.read_bytes() == data
-    assert not temp.exists() and list(cpdir.iterdir()) == []
+        gets = [e for e in request_ops(t.emu, t.m["key"]) if e["op"] == "GetObject"]
+        assert len(gets) == t.m["parts"] - len(t.m["parts_recorded"])
+    assert t.target.read_bytes() == data
+    assert not t.temp.exists() and list(t.cpdir.iterdir()) == []
+
+
+def test_an_object_replaced_by_one_of_the_same_size_fails_once_then_starts_over(tmp_path):
+    """The C++ SDK answers CrcCheckError on every later call (its record stays)."""
+    other = bytes(reversed(pattern_bytes(manifest("download")["size"])))
+    with state_after_the_killed_cpp_download(tmp_path, other) as t:
+        client = client_for(t.emu)
+        first = client.ResumableDownloadObject(t.request)
+        assert first.error().Status() == -978 and first.error().Code() == "InconsistentError"
+        assert not t.temp.exists() and not t.target.exists()
+        second = client.ResumableDownloadObject(t.request)
+        assert second.isSuccess(), second.error().Message()
+    assert t.target.read_bytes() == other and list(t.cpdir.iterdir()) == []
 
 
 def test_a_changed_file_discards_the_cpp_record_and_aborts_its_upload(tmp_path):
