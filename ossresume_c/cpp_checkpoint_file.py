@@ -1,8 +1,9 @@
 """The C++ SDK's checkpoint records as the engine's checkpoint file, so that
 the C++ facade and a C++ program resume each other's transfers.
 
-``CppCheckpointFormat(directory)`` goes into ``ResumableCltParams.checkpoint_format``;
-the engine then asks it for the transfer's checkpoint file, a
+The facade passes ``CppCltParams`` (``ResumableCltParams`` plus a
+``checkpoint_format``, a ``CppCheckpointFormat(directory)``); the engine asks
+that format for the transfer's checkpoint file, a
 ``CppCheckpointFile``: the C++ SDK's record name in ``directory`` and its JSON
 (``cpp_checkpoint``), translated to and from the engine's ``Checkpoint``.
 Locking, atomic writes and coalescing are the base class's.
@@ -25,12 +26,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import cpp_checkpoint as cc
 from .checkpoint_file import CheckpointFile
 from .layout import plan_from_sizes
+from .params import ResumableCltParams
 
 log = logging.getLogger("ossresume_c")
 
@@ -59,6 +62,12 @@ class CppCheckpointFormat:
 
     def __repr__(self) -> str:
         return f"CppCheckpointFormat({self.directory!r})"
+
+
+@dataclass
+class CppCltParams(ResumableCltParams):
+    """``clt_params`` whose checkpoints are C++ SDK records (engine.lock_checkpoint)."""
+    checkpoint_format: Optional[CppCheckpointFormat] = None
 
 
 class CppCheckpointFile(CheckpointFile):

@@ -63,8 +63,9 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
     if path is None:
         return None
     cpfile: Optional[CheckpointFile] = None
-    if clt.checkpoint_format is not None:   # another SDK's file name and format
-        cpfile = clt.checkpoint_format.checkpoint_file(filepath, bucket, key, suffix, interval)
+    fmt = getattr(clt, "checkpoint_format", None)   # another SDK's names and format (CppCltParams)
+    if fmt is not None:
+        cpfile = fmt.checkpoint_file(filepath, bucket, key, suffix, interval)
         path = cpfile.path
     problem = prepare_parent(path)
     if problem:

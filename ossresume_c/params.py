@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from .layout import check_part_size
 
@@ -19,10 +19,6 @@ class ResumableCltParams:
     thread_num: int = 3
     enable_checkpoint: bool = True
     checkpoint_path: Optional[str] = None
-    # Another SDK's checkpoint files instead of the C SDK's: an object with
-    # ``checkpoint_file(filepath, bucket, key, suffix, interval) -> CheckpointFile``
-    # (the C++ facade sets ``cpp_checkpoint_file.CppCheckpointFormat``).
-    checkpoint_format: Any = None
 
 
 def create_resumable_clt_params(part_size: int = 0, thread_num: int = 3,

@@ -153,10 +153,11 @@ class UploadJob(TransferJob):
         self._discard(CheckpointFile(path))
 
     def _discard_stale_record(self) -> None:
-        """The same for another SDK's record (``clt.checkpoint_format``: the C++ facade's)."""
-        if self.clt.checkpoint_format is None:
+        """The same for another SDK's record (the C++ facade's ``CppCltParams``)."""
+        fmt = getattr(self.clt, "checkpoint_format", None)
+        if fmt is None:
             return
-        cpfile = self.clt.checkpoint_format.checkpoint_file(self.filepath, self.bucket, self.key, ".ucp")
+        cpfile = fmt.checkpoint_file(self.filepath, self.bucket, self.key, ".ucp")
         if os.path.isfile(cpfile.path):
             self._discard(cpfile)
 
