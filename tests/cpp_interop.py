@@ -91,6 +91,9 @@ def kill_mid_transfer(program: str, mode: str, emu, bucket: str, key: str, path:
             proc.send_signal(signal.SIGKILL)
         proc.communicate()
         emu.remove_fault(rule)
+    # The server may still be storing a part whose body arrived before the kill.
+    while emu.counters()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.02)
     return finished()
 
 
