@@ -27,7 +27,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import cpp_checkpoint as cc
@@ -112,7 +112,7 @@ class CppCheckpointFile(CheckpointFile):
         return self._from_download(record), ""
 
     def _from_upload(self, record: cc.UploadRecord) -> codec.Checkpoint:
-        parts = _layout(record.size, record.part_size, set(), {})
+        parts = _layout(record.size, record.part_size, {})
         return codec.Checkpoint(type=codec.UPLOAD, file_path=record.file_path,
                                 file_size=record.size, file_mtime=self._mtime_us(record.mtime),
                                 object_key=record.key, object_size=0, object_last_modified="",
@@ -131,7 +131,7 @@ class CppCheckpointFile(CheckpointFile):
 
     def _from_download(self, record: cc.DownloadRecord) -> codec.Checkpoint:
         crcs = {p.part_number - 1: p.crc64 for p in record.parts}
-        parts = _layout(record.size, record.part_size, set(crcs), crcs)
+        parts = _layout(record.size, record.part_size, crcs)
         etag, last_modified = "", ""
         if record.size == self.object_size:
             # No identity in the record: the CRC-64 checks decide (module docstring).
@@ -162,9 +162,10 @@ class CppCheckpointFile(CheckpointFile):
             size=cp.object_size, part_size=cp.part_size, parts=done))
 
 
-def _layout(size: int, part_size: int, completed: set, crcs: dict) -> List[codec.CheckpointPart]:
+def _layout(size: int, part_size: int, crcs: Dict[int, int]) -> List[codec.CheckpointPart]:
+    """Every part of the record's layout; those in ``crcs`` (index -> CRC-64) are done."""
     count = (size + part_size - 1) // part_size
     sizes = [min(part_size, size - i * part_size) for i in range(count)]
     plan = plan_from_sizes(size, part_size, sizes)
-    return [codec.CheckpointPart(p.index, p.offset, p.size, p.index in completed, "",
+    return [codec.CheckpointPart(p.index, p.offset, p.size, p.index in crcs, "",
                                  crcs.get(p.index, 0)) for p in plan.parts]
