@@ -1,4 +1,4 @@
-"""The OSS operations of PROTOCOL.md: checks in the documented order, headers, XML.
+"""The OSS operations of docs/protocol.md: checks in the documented order, headers, XML.
 
 Each operation takes a parsed ``Request`` and returns a ``Response`` or raises
 ``OssError``. Authentication, faults and the HTTP framing happen around them
