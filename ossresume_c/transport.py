@@ -24,6 +24,7 @@ from . import auth
 from . import retry
 from . import status as st
 from .config import Endpoint, RequestOptions
+from .credentials.base import CredentialsError
 
 log = logging.getLogger("ossresume_c")
 
@@ -67,7 +68,7 @@ class Transport:
         self.config = options.config
         self.ctl = options.ctl
         self.endpoint: Endpoint = Endpoint.parse(self.config.endpoint)
-        self.credentials = self.config.credentials()
+        self.credentials_source = self.config.credentials_source()
         self.cancel = cancel or threading.Event()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, pool_size), max_retries=0)
@@ -106,7 +107,7 @@ class Transport:
 
     def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: Query,
              headers: dict) -> None:
-        creds = self.credentials
+        creds = self.credentials_source()   # per request: temporary credentials get renewed
         if not creds.access_key_id or not creds.access_key_secret:
             return  # anonymous request
         if int(self.config.signature_version) == 1:
@@ -149,7 +150,10 @@ class Transport:
                  query: Query, headers: Optional[Mapping[str, str]], body: Any, url: str,
                  stream: bool, consume: Any) -> Reply:
         hdrs = dict(headers or {})
-        self.sign(method, bucket, key, query, hdrs)
+        try:
+            self.sign(method, bucket, key, query, hdrs)
+        except CredentialsError as exc:
+            return Reply(st.Status(st.INVALID_ARGUMENT, "CredentialsError", f"{op}: {exc}"), None)
         try:
             resp = self.session.request(
                 method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,

@@ -16,6 +16,7 @@ from email.utils import formatdate
 from typing import Any, Dict, Optional, Tuple
 
 from .. import auth
+from . import tempkeys
 from .bodyio import (
     BodyReader,
     ChunkedBody,
@@ -65,7 +66,9 @@ class Emulator:
         self.started = time.time()
 
     def lookup_secret(self, access_key_id: str) -> Optional[str]:
-        return self.config.access_key_secret if access_key_id == self.config.access_key_id else None
+        if access_key_id == self.config.access_key_id:
+            return self.config.access_key_secret
+        return tempkeys.secret_for(self.config.access_key_secret, access_key_id)
 
     def close(self) -> None:
         self.log.close()
@@ -256,6 +259,10 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             region=config.region if config.strict_region else None,
         )
         if result.ok:
+            refused = tempkeys.token_check(config.access_key_secret, result.access_key_id or "",
+                                           tempkeys.presented_token(request.query, request.headers))
+            if refused is not None:
+                raise OssError(refused[0], refused[1], status=403)
             return
         if config.anonymous and result.anonymous:
             return
