@@ -56,3 +56,34 @@ def _no_real_metadata_service():
     yield
     socket.socket.connect = _connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+
+
+# -- loopback stand-ins for the credential services (keys the session emulator accepts)
+
+@pytest.fixture
+def sts_standin(oss_emulator_server, monkeypatch):
+    """An STS stand-in; ``OSSRESUME_STS_ENDPOINT`` points at it for the test."""
+    from ossresume_c.emulator.sts import StsStandIn
+    with StsStandIn(oss_emulator_server.access_key_id, oss_emulator_server.access_key_secret) as sts:
+        monkeypatch.setenv("OSSRESUME_STS_ENDPOINT", sts.endpoint)
+        yield sts
+
+
+@pytest.fixture
+def metadata_standin(oss_emulator_server, monkeypatch):
+    """An ECS metadata stand-in (token mode required); the chain's ECS source is on
+    and ``OSSRESUME_ECS_METADATA_ENDPOINT`` points at it for the test."""
+    from ossresume_c.emulator.metadata import MetadataStandIn
+    with MetadataStandIn(oss_emulator_server.access_key_secret) as metadata:
+        monkeypatch.setenv("OSSRESUME_ECS_METADATA_ENDPOINT", metadata.endpoint)
+        monkeypatch.delenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+        yield metadata
+
+
+@pytest.fixture
+def uri_standin(oss_emulator_server, monkeypatch):
+    """A credentials-URI stand-in; ``ALIBABA_CLOUD_CREDENTIALS_URI`` points at it."""
+    from ossresume_c.emulator.creduri import CredentialsUriStandIn
+    with CredentialsUriStandIn(oss_emulator_server.access_key_secret) as uri:
+        monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", uri.endpoint + "/credentials")
+        yield uri

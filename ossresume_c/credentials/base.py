@@ -6,6 +6,7 @@ bodies of credential services are never quoted, only their ``Code``/``Message``.
 """
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import os
@@ -21,6 +22,7 @@ Provider = Callable[[], Credentials]
 # Set (tests set it) to refuse any credential request to a non-loopback host.
 ENV_LOOPBACK_ONLY = "OSSRESUME_LOOPBACK_ONLY"
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+USER_AGENT = "ossresume_c-credentials"
 
 
 class CredentialsError(Exception):
@@ -126,19 +128,25 @@ def http_json(method: str, url: str, what: str, headers: Optional[Dict[str, str]
 
 def http_text(method: str, url: str, what: str, headers: Optional[Dict[str, str]] = None,
               timeout: float = 5.0, unreachable_is_absent: bool = False) -> str:
-    import requests
+    # http.client, not requests: urllib3 logs request lines at DEBUG, and these
+    # carry OIDC tokens, signatures and URI keys in their query strings.
     guard_url(url)
+    parts = urlsplit(url)
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.hostname or "", parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with requests.Session() as session:
-            session.trust_env = False
-            resp = session.request(method, url, headers=headers, timeout=timeout,
-                                   allow_redirects=False)
-    except requests.RequestException as exc:
+        connection.request(method, target, headers=dict(headers or {}, **{"User-Agent": USER_AGENT}))
+        resp = connection.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
         kind = SourceAbsent if unreachable_is_absent else CredentialsError
         raise kind(f"{what}: cannot reach {_origin(url)} ({type(exc).__name__})") from None
-    if resp.status_code != 200:
-        raise CredentialsError(f"{what}: HTTP {resp.status_code}{_service_error(resp.text)}")
-    return resp.text
+    finally:
+        connection.close()
+    if resp.status != 200:
+        raise CredentialsError(f"{what}: HTTP {resp.status}{_service_error(body)}")
+    return body
 
 
 def _origin(url: str) -> str:

@@ -50,10 +50,10 @@ def read_ini(path: str, what: str) -> configparser.ConfigParser:
         line = _ini_line(exc)
         where = f", line {line}" if line else ""
         reason = str(exc).splitlines()[0]
-        if isinstance(exc, configparser.ParsingError):
-            reason = "a line that is neither [section] nor key = value"
-        elif isinstance(exc, configparser.MissingSectionHeaderError):
+        if isinstance(exc, configparser.MissingSectionHeaderError):
             reason = "a key before any [section]"
+        elif isinstance(exc, configparser.ParsingError):
+            reason = "a line that is neither [section] nor key = value"
         raise CredentialsError(f"{what} {path}{where}: malformed INI ({reason}); "
                                f"fix the file or move it away") from None
     return parser
