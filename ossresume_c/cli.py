@@ -27,7 +27,8 @@ from typing import List, Optional, Sequence, TextIO, Tuple
 from tqdm import tqdm
 
 from . import cli_ls, cli_rm, cli_stat
-from .cli_common import add_profile_arg, credentials_problem, fill_from_ossutil, print_json
+from .cli_common import (add_profile_arg, bandwidth_arg, credentials_problem, fill_from_ossutil,
+                         print_json)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
     cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
     add_profile_arg(cp)
+    cp.add_argument("--bandwidth", type=bandwidth_arg, default=0, metavar="RATE",
+                    help="cap the transfer at RATE (e.g. 50MiB/s) over all threads and files")
     cp.add_argument("--json", action="store_true", help="print the result as one JSON object")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
@@ -227,7 +230,7 @@ def _options(args: argparse.Namespace):
     return request_options_create(endpoint=args.endpoint, region=args.region or None,
                                   signature_version=args.signature_version,
                                   max_retries=max(0, args.max_retries), verify=verify,
-                                  profile=args.profile)
+                                  profile=args.profile, max_bandwidth=args.bandwidth)
 
 
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:

@@ -31,6 +31,21 @@ def human_size(nbytes: float) -> str:
     return f"{nbytes:.1f} PiB"  # pragma: no cover
 
 
+def bandwidth_arg(text: str) -> int:
+    """``50MiB/s``, ``800KB/s``, ``1048576`` -> bytes per second (binary units, as --part-size)."""
+    from .cli import parse_size
+    value = text.strip()
+    if value.lower().endswith("/s"):
+        value = value[:-2]
+    try:
+        rate = parse_size(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (examples: 50MiB/s, 800KB/s)") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"the rate must be positive, got {text!r}")
+    return rate
+
+
 def add_connection_args(parser: argparse.ArgumentParser, endpoint_default: bool = True) -> None:
     parser.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT") if endpoint_default else None,
                         help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT; else the "

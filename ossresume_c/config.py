@@ -66,6 +66,7 @@ class HttpController:
     backoff_base: float = 0.2          # seconds; first retry waits up to this
     backoff_cap: float = 20.0          # seconds; no retry waits longer
     user_agent_suffix: str = ""
+    max_bandwidth: int = 0             # bytes per second over all threads and files; 0 = no cap
 
     def __repr__(self) -> str:
         proxy = _mask_url(self.proxy) if self.proxy else None

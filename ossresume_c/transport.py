@@ -20,7 +20,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import __version__
-from . import auth
+from . import auth, bandwidth
 from . import retry
 from . import status as st
 from .config import Endpoint, RequestOptions
@@ -154,6 +154,10 @@ class Transport:
             self.sign(method, bucket, key, query, hdrs)
         except CredentialsError as exc:
             return Reply(st.Status(st.INVALID_ARGUMENT, "CredentialsError", f"{op}: {exc}"), None)
+        limiter = bandwidth.bucket_for(self.ctl)
+        if limiter is not None and not limiter.acquire(bandwidth.request_bytes(method, body, hdrs),
+                                                       self.cancel):
+            return Reply(st.Status(st.ABORT_CALLBACK, "Cancelled", f"{op}: cancelled"), None)
         try:
             resp = self.session.request(
                 method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,
