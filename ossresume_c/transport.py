@@ -24,7 +24,7 @@ from . import auth, bandwidth
 from . import retry
 from . import status as st
 from .config import Endpoint, RequestOptions
-from .credentials.base import CredentialsError
+from .credentials.base import CredentialsError, invalidate
 
 log = logging.getLogger("ossresume_c")
 
@@ -140,6 +140,10 @@ class Transport:
                 if self.cancel.wait(delay):
                     break
             last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            if last.status.error_code == "SecurityTokenExpired" and invalidate(self.credentials_source):
+                # the server's clock says the token expired before ours did: renew, send again once
+                log.info("%s %s/%s: security token expired at the server; renewing", op, bucket, key)
+                last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
             last.attempts = attempt + 1
             if last.status.is_ok() or not retry.is_retryable(last.status.code):
                 return last

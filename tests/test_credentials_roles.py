@@ -125,3 +125,25 @@ def test_a_transfer_longer_than_its_tokens_renews_them_and_succeeds(
     assert len(used) >= 2 and sts_standin.count("AssumeRole") == len(used)
     errors = [e for e in oss_emulator.request_log() if e.get("error_code")]
     assert errors == []
+
+
+def test_token_expired_at_the_server_before_our_clock_says_so_is_renewed_and_resent(
+        oss_emulator, sts_standin, tmp_path, monkeypatch):
+    """A client clock an hour behind never renews on its own; the server's
+    SecurityTokenExpired makes the transport renew and send the request again."""
+    import time
+
+    from ossresume_c.credentials import roles
+    from ossresume_c.credentials.base import fixed
+    from ossresume_c.auth import Credentials
+    sts_standin.lifetime = 2
+    source = fixed(Credentials(oss_emulator.access_key_id, oss_emulator.access_key_secret), "test")
+    provider = roles.ram_role_arn(source, ROLE, "test")
+    provider.clock = lambda: time.time() - 3600
+    options = oss.request_options_create(endpoint=oss_emulator.endpoint, region=oss_emulator.region,
+                                         credentials_provider=provider)
+    oss_emulator.add_fault(op="UploadPart", action="delay", seconds=0.5)
+    status = upload(oss_emulator, options, tmp_path, size=1200 * KB, threads=1, key="skewed")
+    assert status.is_ok(), status
+    expired = [e for e in oss_emulator.request_log() if e.get("error_code") == "SecurityTokenExpired"]
+    assert expired and sts_standin.count("AssumeRole") == len(expired) + 1

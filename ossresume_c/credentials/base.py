@@ -83,6 +83,13 @@ def fixed(creds: Credentials, where: str) -> Provider:
     return get
 
 
+def invalidate(provider: object) -> bool:
+    """Ask ``provider`` to forget temporary credentials the server called expired; True
+    when it renews them on its next call (static sources cannot)."""
+    forget = getattr(provider, "invalidate", None)
+    return bool(forget()) if callable(forget) else False
+
+
 def require_keys(values: Mapping[str, Any], id_name: str, secret_name: str, where: str,
                  token_name: Optional[str] = None) -> ExpiringCredentials:
     ak, sk = values.get(id_name), values.get(secret_name)

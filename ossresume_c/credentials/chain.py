@@ -23,7 +23,8 @@ import threading
 from typing import List, Mapping, Optional, Sequence
 
 from ..auth import Credentials
-from .base import CredentialsError, NoCredentialsError, Provider, SourceAbsent, env_flag, fixed
+from .base import (CredentialsError, NoCredentialsError, Provider, SourceAbsent, env_flag, fixed,
+                   invalidate)
 from .cli_profile import CliProfileProvider
 from .ecs import ENV_DISABLED as ENV_ECS_DISABLED
 from .ecs import EcsRamRoleProvider
@@ -70,6 +71,9 @@ class CredentialsChain:
 
     def __repr__(self) -> str:
         return f"CredentialsChain({[_name(p) for p in self.providers]})"
+
+    def invalidate(self) -> bool:
+        return invalidate(self.chosen)
 
     def __call__(self) -> Credentials:
         chosen = self.chosen

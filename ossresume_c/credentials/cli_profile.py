@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ..auth import Credentials
 from . import roles
-from .base import CredentialsError, Provider, SourceAbsent, env_flag, fixed, require_keys
+from .base import CredentialsError, Provider, SourceAbsent, env_flag, fixed, invalidate, require_keys
 from .ecs import EcsRamRoleProvider
 from .files import home, read_json
 
@@ -45,6 +45,9 @@ class CliProfileProvider:
                 raise SourceAbsent("no profile named and no 'current' one")
             self._inner = self._provider(config, str(name), depth=0)
         return self._inner()
+
+    def invalidate(self) -> bool:
+        return invalidate(self._inner)
 
     def _provider(self, config: Dict[str, Any], name: str, depth: int) -> Provider:
         where = f"aliyun CLI config {self.path}, profile {name!r}"

@@ -61,6 +61,9 @@ class EcsRamRoleProvider:
                 raise
             return None          # no token mode here: plain GETs
 
+    def invalidate(self) -> bool:
+        return self._cache.invalidate()
+
     def _fetch(self) -> ExpiringCredentials:
         token = self._token()
         self._reached = True

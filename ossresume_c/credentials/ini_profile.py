@@ -13,7 +13,7 @@ from typing import Dict, Mapping, Optional
 
 from ..auth import Credentials
 from . import roles
-from .base import (CredentialsError, Provider, SourceAbsent, fixed, parse_expiration,
+from .base import (CredentialsError, Provider, SourceAbsent, fixed, invalidate, parse_expiration,
                    require_keys)
 from .ecs import EcsRamRoleProvider
 from .files import home, ini_value, read_ini
@@ -45,6 +45,9 @@ class CredentialsFileProvider:
             section = {k: ini_value(v) for k, v in parser.items(self.profile)}
             self._inner = self._provider(section)
         return self._inner()
+
+    def invalidate(self) -> bool:
+        return invalidate(self._inner)
 
     def _provider(self, section: Dict[str, Optional[str]]) -> Provider:
         where = f"credentials file {self.path}, [{self.profile}]"

@@ -84,10 +84,11 @@ class RefreshingProvider:
         finally:
             self._lock.release()
 
-    def invalidate(self) -> None:
+    def invalidate(self) -> bool:
         """Forget the current credentials (the server said they expired)."""
         with self._lock:
             self._current = None
+        return True
 
     def _renew(self, now: float) -> None:
         try:

@@ -9,7 +9,7 @@ from typing import Callable, Mapping, Optional
 
 from ..auth import Credentials
 from . import sts
-from .base import CredentialsError, ExpiringCredentials, SourceAbsent
+from .base import CredentialsError, ExpiringCredentials, SourceAbsent, invalidate
 from .refresh import RefreshingProvider
 
 ENV_ROLE_ARN = "ALIBABA_CLOUD_ROLE_ARN"
@@ -90,3 +90,6 @@ class OidcEnvironmentProvider:
             self._inner = oidc_role_arn(values[0], values[1], values[2], "OIDC role from the environment",
                                         env=env)
         return self._inner()
+
+    def invalidate(self) -> bool:
+        return invalidate(self._inner)

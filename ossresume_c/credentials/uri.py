@@ -25,6 +25,9 @@ class CredentialsUriProvider:
             raise SourceAbsent("not set")
         return self._cache()
 
+    def invalidate(self) -> bool:
+        return self._cache.invalidate()
+
     def _fetch(self) -> ExpiringCredentials:
         parts = urlsplit(self.uri)
         what = f"credentials URI {parts.scheme}://{parts.netloc}{parts.path}"  # no query: it may hold a secret
