@@ -27,8 +27,8 @@ from typing import List, Optional, Sequence, TextIO, Tuple
 from tqdm import tqdm
 
 from . import cli_ls, cli_rm, cli_stat
-from .cli_common import (add_profile_arg, bandwidth_arg, credentials_problem, fill_from_ossutil,
-                         print_json)
+from .cli_common import (add_connection_args, bandwidth_arg, credentials_problem, fill_from_ossutil,
+                         options_from_args, print_json)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -120,17 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "~/.cache/ossresume/checkpoints)")
     ck.add_argument("--no-checkpoint", action="store_true",
                     help="no checkpoint: an interrupted copy starts over")
-    cp.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
-                    help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
-    cp.add_argument("--region", default=os.environ.get("OSS_REGION"),
-                    help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
-    cp.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
-                    help="request signature version (default 4)")
-    cp.add_argument("--max-retries", type=int, default=3, metavar="N",
-                    help="retries per request on network errors, 5xx and 429 (default 3)")
-    cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
-    cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
-    add_profile_arg(cp)
+    add_connection_args(cp)
     cp.add_argument("--bandwidth", type=bandwidth_arg, default=0, metavar="RATE",
                     help="cap the transfer at RATE (e.g. 50MiB/s) over all threads and files")
     cp.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -221,16 +211,9 @@ def _err(msg: str) -> None:
 # -- cp -----------------------------------------------------------------------------
 
 def _options(args: argparse.Namespace):
-    from .config import request_options_create
-    verify: object = True
-    if args.insecure:
-        verify = False
-    elif args.ca_bundle:
-        verify = args.ca_bundle
-    return request_options_create(endpoint=args.endpoint, region=args.region or None,
-                                  signature_version=args.signature_version,
-                                  max_retries=max(0, args.max_retries), verify=verify,
-                                  profile=args.profile, max_bandwidth=args.bandwidth)
+    options = options_from_args(args)
+    options.ctl.max_bandwidth = args.bandwidth
+    return options
 
 
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:

@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,8 +46,8 @@ def bandwidth_arg(text: str) -> int:
     return rate
 
 
-def add_connection_args(parser: argparse.ArgumentParser, endpoint_default: bool = True) -> None:
-    parser.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT") if endpoint_default else None,
+def add_connection_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
                         help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT; else the "
                              "endpoint of ~/.ossutilconfig)")
     parser.add_argument("--region", default=os.environ.get("OSS_REGION"),
@@ -107,6 +107,15 @@ def credentials_problem(options: Any) -> Optional[int]:
         err(str(exc))
         return EXIT_USAGE
     return None
+
+
+def parse_target(args: argparse.Namespace, what: str) -> Tuple[str, str]:
+    """``args.url`` as (bucket, key); a usage error unless it is ``oss://bucket...``."""
+    from .cli import parse_oss_url
+    target = parse_oss_url(args.url)
+    if target is None or not target[0]:
+        args.subparser.error(f"{args.url!r} is not {what}")
+    return target  # type: ignore[return-value]
 
 
 def prepare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:

@@ -34,15 +34,10 @@ def _row(bucket: str, entry: Any, long: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import parse_oss_url
     from .object_listing import list_all
     from .transport import Transport
-    parser: argparse.ArgumentParser = args.subparser
-    target = parse_oss_url(args.url)
-    if target is None or not target[0]:
-        parser.error(f"{args.url!r} is not oss://bucket[/prefix]")
-    bucket, prefix = target  # type: ignore[misc]
-    options = common.prepare(args, parser)
+    bucket, prefix = common.parse_target(args, "oss://bucket[/prefix]")
+    options = common.prepare(args, args.subparser)
     if isinstance(options, int):
         return options
     objects: List[Dict[str, Any]] = []

@@ -36,17 +36,12 @@ def _keys(transport: Any, bucket: str, key: str, recursive: bool
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import parse_oss_url
     from .ops import delete_object
     from .transport import Transport
-    parser: argparse.ArgumentParser = args.subparser
-    target = parse_oss_url(args.url)
-    if target is None or not target[0]:
-        parser.error(f"{args.url!r} is not oss://bucket/key")
-    bucket, key = target  # type: ignore[misc]
+    bucket, key = common.parse_target(args, "oss://bucket/key")
     if not args.recursive and (not key or key.endswith("/")):
-        parser.error(f"{args.url!r} names no object (use -r for a prefix)")
-    options = common.prepare(args, parser)
+        args.subparser.error(f"{args.url!r} names no object (use -r for a prefix)")
+    options = common.prepare(args, args.subparser)
     if isinstance(options, int):
         return options
     deleted: List[str] = []

@@ -34,15 +34,12 @@ def describe(meta: Any) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import parse_oss_url
     from .ops import head_object
     from .transport import Transport
-    parser: argparse.ArgumentParser = args.subparser
-    target = parse_oss_url(args.url)
-    if target is None or not target[0] or not target[1] or target[1].endswith("/"):
-        parser.error(f"{args.url!r} is not oss://bucket/key")
-    bucket, key = target  # type: ignore[misc]
-    options = common.prepare(args, parser)
+    bucket, key = common.parse_target(args, "oss://bucket/key")
+    if not key or key.endswith("/"):
+        args.subparser.error(f"{args.url!r} names no object")
+    options = common.prepare(args, args.subparser)
     if isinstance(options, int):
         return options
     with Transport(options) as transport:
