@@ -18,8 +18,8 @@ lifetimes = st.floats(min_value=1, max_value=86400 * 2, allow_nan=False)
 @given(moments, lifetimes)
 def test_refresh_happens_before_expiry_and_not_too_early(obtained, lifetime):
     expiration = obtained + lifetime
-    ahead = refresh_ahead(lifetime)
-    assert 0 < ahead <= MAX_REFRESH_AHEAD and ahead <= lifetime / 4
+    ahead = refresh_ahead(expiration - obtained)   # the lifetime as the floats hold it
+    assert 0 < ahead <= MAX_REFRESH_AHEAD and ahead <= (expiration - obtained) / 4
     assert not refresh_due(obtained, obtained, expiration)            # fresh credentials are used
     assert refresh_due(expiration - ahead, obtained, expiration)       # renewed before they expire
     assert refresh_due(expiration, obtained, expiration)
