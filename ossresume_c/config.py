@@ -38,6 +38,10 @@ class Config:
         from .credentials import provider_for
         return provider_for(self)
 
+    def __getstate__(self) -> dict:
+        # the resolved chain holds locks and caches: a pickled or copied config resolves its own
+        return {k: v for k, v in self.__dict__.items() if k != "_chain"}
+
     def endpoint_parts(self) -> "Endpoint":
         return Endpoint.parse(self.endpoint)
 
@@ -67,6 +71,10 @@ class HttpController:
     backoff_cap: float = 20.0          # seconds; no retry waits longer
     user_agent_suffix: str = ""
     max_bandwidth: int = 0             # bytes per second over all threads and files; 0 = no cap
+
+    def __getstate__(self) -> dict:
+        # the token bucket is per process: a pickled or copied controller makes its own
+        return {k: v for k, v in self.__dict__.items() if k != "_bucket"}
 
     def __repr__(self) -> str:
         proxy = _mask_url(self.proxy) if self.proxy else None

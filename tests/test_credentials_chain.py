@@ -164,3 +164,17 @@ def test_credentials_provider_callable_is_asked_per_call():
         return oss.credentials.Credentials(f"v{len(calls)}", "s")
     options = oss.request_options_create(endpoint="127.0.0.1:1", credentials_provider=vault)
     assert [options.config.credentials().access_key_id for _ in range(3)] == ["v1", "v2", "v3"]
+
+
+def test_options_in_use_can_be_pickled_and_copied():
+    import copy
+    import pickle
+
+    from ossresume_c.bandwidth import bucket_for
+    options = oss.request_options_create(endpoint="127.0.0.1:1", access_key_id="a", access_key_secret="s",
+                                         max_bandwidth=1 << 20)
+    options.config.credentials()
+    bucket_for(options.ctl)
+    for clone in (pickle.loads(pickle.dumps(options)), copy.deepcopy(options)):
+        assert clone.config.credentials().access_key_id == "a"
+        assert bucket_for(clone.ctl) is not bucket_for(options.ctl)
