@@ -232,9 +232,9 @@ def _failure(what: str, status, json_output: bool = False) -> int:
     if status.error_code == "SecurityTokenExpired":
         _err("hint: the STS token expired; get a new one, or use a source that renews it "
              "(ram_role_arn, oidc_role_arn, ecs_ram_role, credentials URI)")
-    elif status.code in (401, 403) and not (os.environ.get("OSS_ACCESS_KEY_ID")
-                                          and os.environ.get("OSS_ACCESS_KEY_SECRET")):
-        _err("hint: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET")
+    elif status.code in (401, 403):
+        _err("hint: check the credentials; -v shows which source of the chain gave them "
+             "(README: Credentials)")
     return EXIT_FAILED
 
 
@@ -274,10 +274,10 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
         options.config.endpoint_parts()
     except ValueError as exc:
         cp_parser.error(str(exc))
+    _setup_logging(args.verbose)
     problem = credentials_problem(options)
     if problem is not None:
         return problem
-    _setup_logging(args.verbose)
     if args.recursive:
         return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
     if dst:

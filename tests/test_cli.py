@@ -177,6 +177,7 @@ def test_wrong_credentials_hint(oss_emulator, tmp_path):
                   cli_env(oss_emulator, OSS_ACCESS_KEY_SECRET="not-the-secret"))
     assert res.returncode == 1
     assert "error 403" in res.stderr and "SignatureDoesNotMatch" in res.stderr
+    assert "hint: check the credentials" in res.stderr
     assert "not-the-secret" not in res.stderr + res.stdout
 
 
