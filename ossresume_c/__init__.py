@@ -11,6 +11,7 @@ from .config import (Config, HttpController, RequestOptions, config_create,
                      request_options_create)
 from .params import ResumableCltParams, create_resumable_clt_params
 from .status import Status, status_is_ok
+from . import credentials  # (oss.credentials.anonymous, default_chain...)
 
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {
@@ -38,7 +39,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "Config", "HttpController", "RequestOptions", "config_create",
+    "__version__", "credentials", "Config", "HttpController", "RequestOptions", "config_create",
     "http_controller_create", "http_io_initialize", "http_io_deinitialize",
     "request_options_create", "ResumableCltParams", "create_resumable_clt_params", "Status",
     "status_is_ok", "resumable_upload_file", "resumable_download_file",
