@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import native
-from . import ops
+from . import ops, orphans
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
 from .config import RequestOptions
@@ -57,7 +57,11 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     clt_params = checked_call_arguments(options, clt_params)
     job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                     checkpoint_interval)
-    status = job.run()
+    status = None
+    try:
+        status = job.run()
+    finally:  # uploads created with their id lost, or whose abort failed (orphans.py)
+        job.ledger.sweep(options, bucket, object, job.upload_id, status)
     if resp_headers is not None:
         resp_headers.clear()
         resp_headers.update(status.resp_headers)
@@ -86,6 +90,7 @@ class UploadJob(TransferJob):
         self.plan: Optional[PartPlan] = None
         self.upload_id = ""
         self.done: Dict[int, Tuple[str, int]] = {}   # index -> (etag, crc64)
+        self.ledger = orphans.Ledger()
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -239,8 +244,8 @@ class UploadJob(TransferJob):
 
     def _initiate(self) -> None:
         assert self.transport is not None and self.plan is not None and self.local is not None
-        status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
-                                                           self._initiate_headers())
+        status, upload_id = self.ledger.initiate(self.transport, self.bucket, self.key,
+                                                 self._initiate_headers())
         if not status.is_ok() or not upload_id:
             raise JobFailed(status)
         self.upload_id = upload_id
@@ -402,6 +407,7 @@ class UploadJob(TransferJob):
         if transport is None:
             return
         status = ops.abort_multipart_upload(transport, self.bucket, self.key, upload_id)
+        self.ledger.note_abort(upload_id, status)
         log.info("aborted upload %s (%s): %s", upload_id, why, status)
 
 
