@@ -5,6 +5,7 @@
     ossresume cp -r DIR oss://bucket/prefix/     upload a tree, skipping what is already there
     ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
     ossresume demo [--size 256MiB]               the whole job end to end on the emulator
+    ossresume uploads ls|abort oss://bucket/...  unfinished multipart uploads (cli_uploads.py)
 
 Exit codes: 0 done, 1 the transfer failed (its Status is printed), 2 bad
 arguments, 130 interrupted (Ctrl-C; the message says how to resume).
@@ -21,6 +22,8 @@ import time
 from typing import List, Optional, Sequence, TextIO, Tuple
 
 from tqdm import tqdm
+
+from . import cli_uploads
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -88,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and "
                "OSS_SESSION_TOKEN; the endpoint and region from --endpoint/--region or "
                "OSS_ENDPOINT/OSS_REGION.")
-    sub = parser.add_subparsers(dest="command", metavar="{cp,emulator,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,uploads,emulator,demo}")
     sub.required = True
 
     cp = sub.add_parser(
@@ -144,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(subparser=demo)
+    cli_uploads.register(sub)
     return parser
 
 
@@ -439,6 +443,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cp(args, argv)
         if args.command == "demo":
             return _demo(args)
+        if getattr(args, "handler", None):
+            return args.handler(args)
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
