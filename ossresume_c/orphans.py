@@ -8,6 +8,12 @@ its end, when something was uncertain, it lists the uploads of its key and abort
 those that are its own: the same key exactly, initiated (server clock) within one
 of its windows, and not the upload it keeps for resuming.
 
+With a checkpoint, the windows are also written to a journal beside it
+(``{checkpoint}.initiates``) before each Initiate is sent, so that the call that
+resumes after a crash or SIGKILL sweeps for the process that died; the journal
+goes once a sweep found nothing left to abort.  A window whose end was never
+written (killed during the Initiate) is taken to last ``OPEN_WINDOW`` seconds.
+
 The server's clock is learned from the ``Date`` header of the listing itself, so
 a skewed client clock does not widen or shift the windows.  Uploads that others
 initiated outside these windows are never touched; one started for the same key
@@ -16,7 +22,9 @@ apart, and would be aborted (its owner then sees NoSuchUpload and starts over).
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, List, Mapping, Optional, Set, Tuple, cast
@@ -32,6 +40,8 @@ Window = Tuple[float, float]      # (first send, last answer), local epoch secon
 
 # Without a usable Date header the clocks are assumed equal, within this many seconds.
 NO_DATE_SKEW = 5.0
+# A journaled window without an end (the process died during the Initiate) lasts this long.
+OPEN_WINDOW = 60.0
 
 
 def skew_bounds(date_header: Optional[str], sent: float, received: float
@@ -91,16 +101,57 @@ class Ledger:
     windows: List[Window] = field(default_factory=list)
     in_doubt: bool = False
     abandoned: Set[str] = field(default_factory=set)
+    journal: Optional[str] = None
+
+    def attach(self, checkpoint_path: Optional[str]) -> None:
+        """Keep the windows in a journal beside this checkpoint, taking over those
+        of a process that died before its sweep (they are all in doubt)."""
+        if not checkpoint_path:
+            return
+        self.journal = checkpoint_path + ".initiates"
+        try:
+            with open(self.journal, "rb") as fh:
+                entries = json.loads(fh.read().decode("utf-8"))
+            old = [(float(e[0]), float(e[1]) if e[1] is not None else float(e[0]) + OPEN_WINDOW)
+                   for e in entries]
+        except (OSError, ValueError, TypeError, IndexError, KeyError):
+            return   # none, or unreadable: nothing to take over
+        if old:
+            self.windows[:0] = old
+            self.in_doubt = True
+
+    def _write_journal(self, pending: Optional[float] = None) -> None:
+        if not self.journal:
+            return
+        entries: List[Any] = [list(w) for w in self.windows]
+        if pending is not None:
+            entries.append([pending, None])
+        try:
+            tmp = self.journal + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(entries, fh)
+            os.replace(tmp, self.journal)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", self.journal, exc)
+
+    def _drop_journal(self) -> None:
+        if self.journal:
+            try:
+                os.unlink(self.journal)
+            except OSError:
+                pass
 
     def initiate(self, transport: Transport, bucket: str, key: str,
                  headers: Optional[Mapping[str, str]] = None) -> Tuple[st.Status, Optional[str]]:
         """``ops.initiate_multipart_upload``, with its window recorded."""
         counting = _Counting(transport)
         start = time.time()
+        self._write_journal(pending=start)
         status, upload_id = ops.initiate_multipart_upload(cast(Transport, counting), bucket, key, headers)
         if counting.attempts:
             self.windows.append((start, time.time()))
             self.in_doubt = self.in_doubt or counting.attempts > 1 or not upload_id
+        self._write_journal()
         return status, upload_id
 
     def note_abort(self, upload_id: str, status: st.Status) -> None:
@@ -108,17 +159,26 @@ class Ledger:
         if upload_id and not status.is_ok() and status.error_code != "NoSuchUpload":
             self.abandoned.add(upload_id)
 
-    def needs_sweep(self, call_failed: bool) -> bool:
-        return bool(self.abandoned) or bool(self.windows and (self.in_doubt or call_failed))
+    def needs_sweep(self, id_refused: bool) -> bool:
+        """Sweep when an abort failed, or this call initiated and an Initiate was
+        retried or failed, or the server refused the id it got (or the call was
+        interrupted before its outcome was known)."""
+        return bool(self.abandoned) or bool(self.windows and (self.in_doubt or id_refused))
 
     def sweep(self, options: RequestOptions, bucket: str, key: str, keep: str,
               call_status: Optional[st.Status]) -> Optional[st.Status]:
         """Abort what this call left behind (when anything is in doubt); returns the
         first failure of the sweep itself, or None.  Never raises."""
-        if not self.needs_sweep(call_status is None or not call_status.is_ok()):
+        # An id damaged into another plausible one shows as NoSuchUpload on its first use.
+        id_refused = call_status is None or call_status.error_code == "NoSuchUpload"
+        if not self.needs_sweep(id_refused):
+            self._drop_journal()   # every Initiate answered cleanly: nothing to take over
             return None
         with Transport(options) as transport:
-            return self._sweep(transport, bucket, key, keep)
+            failure = self._sweep(transport, bucket, key, keep)
+        if failure is None:
+            self._drop_journal()
+        return failure
 
     def _sweep(self, transport: Transport, bucket: str, key: str, keep: str) -> Optional[st.Status]:
         failure: Optional[st.Status] = None

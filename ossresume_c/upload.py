@@ -185,6 +185,7 @@ class UploadJob(TransferJob):
     def _lock_checkpoint(self) -> None:
         self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".ucp",
                                       self.checkpoint_interval)
+        self.ledger.attach(self.cpfile.path if self.cpfile else None)
 
     def _resume(self) -> bool:
         """Continue the checkpoint's upload if it is usable; True when resumed."""

@@ -74,17 +74,17 @@ def test_ours_takes_only_the_same_key_not_kept_and_readable(key, other, keep, in
 
 def test_the_ledger_sweeps_only_when_something_is_in_doubt():
     ledger = orphans.Ledger()
-    assert not ledger.needs_sweep(call_failed=True)          # nothing initiated
+    assert not ledger.needs_sweep(id_refused=True)           # nothing initiated
     ledger.windows.append((T0, T0 + 1))
-    assert not ledger.needs_sweep(call_failed=False)         # one clean Initiate, success
-    assert ledger.needs_sweep(call_failed=True)              # its id may have been damaged
+    assert not ledger.needs_sweep(id_refused=False)          # one clean Initiate
+    assert ledger.needs_sweep(id_refused=True)               # its id may have been damaged
     ledger.in_doubt = True
-    assert ledger.needs_sweep(call_failed=False)
+    assert ledger.needs_sweep(id_refused=False)
     other = orphans.Ledger()
     other.note_abort("u1", oss.Status(404, "NoSuchUpload"))
     assert not other.abandoned
     other.note_abort("u1", oss.Status(503, "ServiceUnavailable"))
-    assert other.abandoned == {"u1"} and other.needs_sweep(call_failed=False)
+    assert other.abandoned == {"u1"} and other.needs_sweep(id_refused=False)
 
 
 # -- against the emulator ---------------------------------------------------------
@@ -210,3 +210,38 @@ def test_upload_tree_leaves_no_upload_when_initiate_answers_are_lost(oss_emulato
     assert len(summary.uploaded) == 5
     assert _uploads(oss_emulator) == []
     assert sum(1 for e in oss_emulator.request_log() if e["op"] == "InitiateMultipartUpload") == 8
+
+
+def test_a_killed_process_s_lost_upload_is_swept_by_the_resume(oss_emulator, tmp_path):
+    """The process died after its Initiate was retried (the first answer lost) and
+    before its sweep: the journal beside the checkpoint lets the resume find it."""
+    path = make_file(tmp_path / "f.bin", 700 * 1024, seed=5)
+    cp_dir = tmp_path / "cp"
+    cp_dir.mkdir()
+    clt = oss.create_resumable_clt_params(200 * 1024, 2, True, str(cp_dir))
+    oss_emulator.add_fault(op="InitiateMultipartUpload", action="status", status=503, phase="after", nth=1)
+    oss_emulator.add_fault(op="UploadPart", action="status", status=403, code="AccessDenied", nth=1)
+    # the first call fails at a part; its sweep is what a SIGKILL would skip
+    with mock.patch.object(orphans.Ledger, "sweep", lambda *a, **k: None):
+        status = oss.resumable_upload_file(options_for(oss_emulator, max_retries=1), oss_emulator.bucket,
+                                           "f.bin", path, clt_params=clt)
+    assert status.code == 403
+    assert len(_uploads(oss_emulator)) == 2                  # the lost one and the checkpoint's
+    assert [p.name for p in cp_dir.iterdir() if p.name.endswith(".initiates")]
+    status = oss.resumable_upload_file(options_for(oss_emulator), oss_emulator.bucket, "f.bin", path,
+                                       clt_params=clt)
+    assert status.is_ok(), status
+    assert _object_crc(oss_emulator, "f.bin") == file_crc(path)
+    assert _uploads(oss_emulator) == []
+    assert list(cp_dir.iterdir()) == []
+
+
+def test_an_unreadable_journal_is_ignored(tmp_path):
+    cp = tmp_path / "x.ucp"
+    (tmp_path / "x.ucp.initiates").write_bytes(b"\xff{not json")
+    ledger = orphans.Ledger()
+    ledger.attach(str(cp))
+    assert ledger.windows == [] and not ledger.in_doubt
+    (tmp_path / "x.ucp.initiates").write_text("[[100.0, null], [200.0, 201.5]]")
+    ledger.attach(str(cp))
+    assert ledger.windows == [(100.0, 100.0 + orphans.OPEN_WINDOW), (200.0, 201.5)] and ledger.in_doubt
