@@ -22,6 +22,7 @@ apart, and would be aborted (its owner then sees NoSuchUpload and starts over).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -40,6 +41,8 @@ Window = Tuple[float, float]      # (first send, last answer), local epoch secon
 
 # Without a usable Date header the clocks are assumed equal, within this many seconds.
 NO_DATE_SKEW = 5.0
+# The sweep is the last chance to abort: it retries at least this often, whatever the call's setting.
+SWEEP_RETRIES = 5
 # A journaled window without an end (the process died during the Initiate) lasts this long.
 OPEN_WINDOW = 60.0
 
@@ -174,7 +177,8 @@ class Ledger:
         if not self.needs_sweep(id_refused):
             self._drop_journal()   # every Initiate answered cleanly: nothing to take over
             return None
-        with Transport(options) as transport:
+        ctl = dataclasses.replace(options.ctl, max_retries=max(SWEEP_RETRIES, options.ctl.max_retries))
+        with Transport(dataclasses.replace(options, ctl=ctl)) as transport:
             failure = self._sweep(transport, bucket, key, keep)
         if failure is None:
             self._drop_journal()
