@@ -240,6 +240,7 @@ class Soak:
             "faults_fired_total": 0, "faults_fired_by_rule_kind": {}, "faults_fired_by_action": {},
             "bytes_transferred": 0, "nothing_to_resume_because": {},
             "leaked_uploads": 0, "left_by_killed_child_without_checkpoint": 0, "wire_damage": {},
+            "resume_caught_wire_damage_then_rerun": 0,
         }
         self.anomalies: list[dict[str, Any]] = []
         self.child_killed = False
@@ -582,6 +583,14 @@ class Soak:
               cp_path: str | None, what: str) -> None:
         st = self.call(spec, path, cp_param, self.options(3), None)
         check_status_text(st, self.emu.access_key_secret)
+        if not st.is_ok() and self.relay is not None and spec.kind == "download" and what == "resume" \
+                and (st.code, st.error_code) == (st_codes.INCONSISTENT_ERROR, "InconsistentError"):
+            # bytes flipped on the wire before the failure were kept in the .tmp as a done
+            # part; the whole-object CRC-64 catches them at the resume, which discards all
+            if (cp_path and os.path.exists(cp_path)) or Path(str(path) + ".tmp").exists():
+                raise Anomaly("a CRC-64 mismatch kept its checkpoint or .tmp")
+            self.figures["resume_caught_wire_damage_then_rerun"] += 1
+            st = self.call(spec, path, cp_param, self.options(3), None)
         if not st.is_ok():
             raise Anomaly(f"the {what} with faults off failed: {st!r}")
         self.verify(spec, path, source, cp_path)
@@ -712,7 +721,22 @@ def render(figures: dict[str, Any], seconds: float, seed: int) -> str:
     ]
     for reason, count in sorted(f["nothing_to_resume_because"].items()):
         rows.append((f"  {reason}", str(count)))
+    if f["wire_damage"]:
+        w = f["wire_damage"]
+        rows += [
+            ("wire damage by the relay (connections relayed)", str(w.get("connections", 0))),
+            ("  bit flipped in a request body / a response body",
+             f"{w.get('flip_request', 0)} / {w.get('flip_response', 0)}"),
+            ("  connection cut mid request body / mid response body",
+             f"{w.get('cut_request', 0)} / {w.get('cut_response', 0)}"),
+            ("  stall (up to --wire-stall s; past 2 s a read timeout)", str(w.get("stall", 0))),
+            ("  download resume caught earlier wire damage (CRC-64), rerun byte-exact",
+             str(f["resume_caught_wire_damage_then_rerun"])),
+        ]
     rows += [
+        ("multipart uploads left on the server after an upload ended (leaked)", str(f["leaked_uploads"])),
+        ("  left by a SIGKILLed child with checkpoints off (then aborted by abort_multipart_uploads)",
+         str(f["left_by_killed_child_without_checkpoint"])),
         ("anything else", str(f["anything_else"])),
         ("payload bytes of the transfers that ended well", f"{f['bytes_transferred'] / MiB:.1f} MiB"),
         ("wall time", f"{seconds:.1f} s (seed {seed})"),

@@ -41,8 +41,11 @@ Window = Tuple[float, float]      # (first send, last answer), local epoch secon
 
 # Without a usable Date header the clocks are assumed equal, within this many seconds.
 NO_DATE_SKEW = 5.0
-# The sweep is the last chance to abort: it retries at least this often, whatever the call's setting.
-SWEEP_RETRIES = 5
+# The sweep is the last chance to abort: it retries at least this often, and waits (full
+# jitter) up to 0.25, 0.5, 1, 2, 4, 4 s between tries (~6 s in all on average), whatever the
+# call's own settings, so that a server away for a few seconds still gets the abort.
+SWEEP_RETRIES = 6
+SWEEP_BACKOFF = (0.25, 4.0)
 # A journaled window without an end (the process died during the Initiate) lasts this long.
 OPEN_WINDOW = 60.0
 
@@ -177,7 +180,9 @@ class Ledger:
         if not self.needs_sweep(id_refused):
             self._drop_journal()   # every Initiate answered cleanly: nothing to take over
             return None
-        ctl = dataclasses.replace(options.ctl, max_retries=max(SWEEP_RETRIES, options.ctl.max_retries))
+        ctl = dataclasses.replace(options.ctl, max_retries=max(SWEEP_RETRIES, options.ctl.max_retries),
+                                  backoff_base=max(SWEEP_BACKOFF[0], options.ctl.backoff_base),
+                                  backoff_cap=max(SWEEP_BACKOFF[1], options.ctl.backoff_cap))
         with Transport(dataclasses.replace(options, ctl=ctl)) as transport:
             failure = self._sweep(transport, bucket, key, keep)
         if failure is None:

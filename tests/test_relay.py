@@ -94,3 +94,26 @@ def test_engines_through_a_damaging_relay(oss_emulator, tmp_path, seed):
     assert (tmp_path / "out").read_bytes() == open(path, "rb").read()
     with Transport(opts) as t:
         assert ops.list_multipart_uploads(t, oss_emulator.bucket)[1] == []
+
+
+def test_calm_relay_keeps_each_connection_s_framing(oss_emulator):
+    """HEADs (answers without a body) and GETs on several connections at once: each
+    connection's answers are framed by its own requests."""
+    from concurrent.futures import ThreadPoolExecutor
+    data = random.Random(5).randbytes(50_000)
+    with Transport(options_for(oss_emulator)) as t:
+        ops.put_object(t, oss_emulator.bucket, "k", data)
+    with _relay(oss_emulator, rate=0.0) as relay:
+        def client(n):
+            with Transport(via(oss_emulator, relay, max_retries=0, read_timeout=10)) as t:
+                for i in range(6):
+                    if (n + i) % 2:
+                        status, meta = ops.head_object(t, oss_emulator.bucket, "k")
+                        assert status.is_ok() and meta.size == len(data), status
+                    else:
+                        status, body = ops.get_object(t, oss_emulator.bucket, "k")
+                        assert status.is_ok() and body == data, status
+            return n
+        with ThreadPoolExecutor(4) as pool:
+            assert sorted(pool.map(client, range(4))) == [0, 1, 2, 3]
+    assert relay.counts["connections"] >= 4

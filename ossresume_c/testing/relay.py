@@ -20,7 +20,7 @@ import random
 import socket
 import threading
 from collections import deque
-from typing import Deque, Dict, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, Optional, Set, Tuple
 
 log = logging.getLogger("ossresume_c.relay")
 
@@ -122,59 +122,60 @@ class Relay:
             with self._lock:
                 self._sockets.update((client, server))
                 self.counts["connections"] += 1
-            methods: Deque[str] = deque()
-            ready = threading.Condition()
-            for target, args in ((self._requests, (client, server, methods, ready)),
-                                 (self._responses, (server, client, methods, ready))):
-                threading.Thread(target=target, args=args, daemon=True, name="relay-pipe").start()
+            self._serve(client, server)
 
-    def _requests(self, src: socket.socket, dst: socket.socket, methods: Deque[str],
-                  ready: threading.Condition) -> None:
-        reader = _Reader(src)
-        try:
-            while not self._stop.is_set():
-                head = reader.head()
-                if head is None:
-                    break
-                method = head.split(b" ", 1)[0].decode("latin-1")
-                log.debug("request %s", head.split(b"\r\n", 1)[0][:120].decode("latin-1"))
-                with ready:
-                    methods.append(method)
-                    ready.notify_all()
-                dst.sendall(head)
-                self._body(reader, dst, _content_length(head), "request")
-        except (_Cut, OSError):
-            pass
-        finally:
-            self._release(src, dst)
+    def _serve(self, client: socket.socket, server: socket.socket) -> None:
+        """Start the two pipes of one connection; responses learn from the requests
+        which method they answer (a HEAD's answer has no body)."""
+        methods: Deque[str] = deque()
+        ready = threading.Condition()
+
+        def request_length(head: bytes) -> Optional[int]:
+            log.debug("request %s", head.split(b"\r\n", 1)[0][:120].decode("latin-1"))
+            with ready:
+                methods.append(head.split(b" ", 1)[0].decode("latin-1"))
+                ready.notify_all()
+            return _content_length(head)
+
+        def response_length(head: bytes) -> Optional[int]:
+            status = head.split(b" ", 2)[1] if b" " in head else b""
+            if status.startswith(b"1"):     # 100 Continue: no body, the real answer follows
+                return None
+            with ready:
+                while not methods:
+                    ready.wait(1.0)
+                method = methods.popleft()
+            log.debug("response %s to %s", status.decode("latin-1"), method)
+            return 0 if method in ("HEAD", "") or status in (b"204", b"304") else _content_length(head)
+
+        def requests_ended() -> None:
             with ready:
                 methods.append("")
                 ready.notify_all()
 
-    def _responses(self, src: socket.socket, dst: socket.socket, methods: Deque[str],
-                   ready: threading.Condition) -> None:
+        for args in ((client, server, "request", request_length, requests_ended),
+                     (server, client, "response", response_length, lambda: None)):
+            threading.Thread(target=self._pipe, args=args, daemon=True, name="relay-pipe").start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, side: str,
+              length_of: Callable[[bytes], Optional[int]], on_end: Callable[[], None]) -> None:
+        """Forward messages from ``src`` to ``dst``: each head as is, its body (of
+        ``length_of(head)`` bytes, None: none) through the damage decision."""
         reader = _Reader(src)
         try:
             while not self._stop.is_set():
                 head = reader.head()
                 if head is None:
                     break
-                status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b""
-                if status.startswith(b"1"):     # 100 Continue: no body, the real answer follows
-                    dst.sendall(head)
-                    continue
-                with ready:
-                    while not methods:
-                        ready.wait(1.0)
-                    method = methods.popleft()
-                length = 0 if method in ("HEAD", "") or status in (b"204", b"304") else _content_length(head)
-                log.debug("response %s to %s", status.decode("latin-1"), method)
+                length = length_of(head)
                 dst.sendall(head)
-                self._body(reader, dst, length, "response")
+                if length is not None:
+                    self._body(reader, dst, length, side)
         except (_Cut, OSError):
             pass
         finally:
             self._release(src, dst)
+            on_end()
 
     def _body(self, reader: "_Reader", dst: socket.socket, length: int, side: str) -> None:
         kind, offset, seconds = self._decide(length)
