@@ -9,7 +9,7 @@ from email.utils import formatdate
 from unittest import mock
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import ossresume_c as oss
@@ -26,6 +26,7 @@ def iso(epoch: float) -> str:
 
 # -- the pure decision ------------------------------------------------------------
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(skew=hs.floats(-3600, 3600), delay=hs.floats(0, 5), rtt=hs.floats(0, 2), lag=hs.floats(0, 30))
 def test_skew_bounds_hold_the_true_skew(skew, delay, rtt, lag):
     sent = T0 + lag
@@ -41,6 +42,7 @@ def test_skew_bounds_without_a_date():
     assert orphans.skew_bounds("garbage", T0, T0 + 1) == (-orphans.NO_DATE_SKEW, orphans.NO_DATE_SKEW)
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(skew=hs.floats(-3600, 3600), start=hs.floats(0, 100), length=hs.floats(0, 10),
        at=hs.floats(0, 1), rtt=hs.floats(0, 1))
 def test_an_upload_initiated_inside_the_window_is_ours_whatever_the_skew(skew, start, length, at, rtt):
@@ -52,6 +54,7 @@ def test_an_upload_initiated_inside_the_window_is_ours_whatever_the_skew(skew, s
     assert orphans.ours(listed, "k", [(begin, end)], bounds) == listed
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(gap=hs.floats(5, 10**6), before=hs.booleans(), skew=hs.floats(-3600, 3600))
 def test_an_upload_initiated_well_outside_the_window_is_not_ours(gap, before, skew):
     begin, end = T0, T0 + 2
@@ -61,6 +64,7 @@ def test_an_upload_initiated_well_outside_the_window_is_not_ours(gap, before, sk
     assert orphans.ours(listed, "k", [(begin, end)], bounds, margin=1.0) == []
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(key=hs.text(min_size=1, max_size=8), other=hs.text(min_size=1, max_size=8),
        keep=hs.sets(hs.sampled_from(["a", "b", "c"])), initiated=hs.one_of(hs.just(iso(T0)), hs.text(max_size=30)))
 def test_ours_takes_only_the_same_key_not_kept_and_readable(key, other, keep, initiated):

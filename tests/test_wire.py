@@ -7,7 +7,7 @@ import random
 import time
 from email.utils import formatdate
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import ossresume_c as oss
@@ -18,6 +18,7 @@ anything = hs.one_of(hs.none(), hs.text(max_size=60), hs.binary(max_size=60), hs
                      hs.floats(allow_nan=True))
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(anything)
 def test_parsers_never_raise(value):
     assert wire.uint(value) is None or isinstance(wire.uint(value), int)
@@ -28,6 +29,7 @@ def test_parsers_never_raise(value):
     assert wire.xml_root(value) is None or wire.xml_root(value).tag
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.binary(max_size=300))
 def test_xml_root_never_raises_on_bytes(body):
     wire.xml_root(body)
@@ -40,11 +42,13 @@ def test_xml_root_rejects_a_damaged_declaration_and_html():
     assert wire.xml_root(b"<a><b>1</b></a>").find("b").text == "1"
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.integers(0, wire.UINT64_MAX))
 def test_uint_round_trips(n):
     assert wire.uint(str(n)) == n
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.text(max_size=25))
 def test_uint_accepts_only_ascii_digits(text):
     got = wire.uint(text)
@@ -57,6 +61,7 @@ def test_uint_refuses_what_int_would_take():
         assert wire.uint(text) is None
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.integers(0, 2**40), hs.integers(0, 2**40), hs.integers(1, 2**41))
 def test_content_range_round_trips(first, length, extra):
     last, total = first + length, first + length + extra
@@ -66,11 +71,13 @@ def test_content_range_round_trips(first, length, extra):
     assert wire.content_range(f"bytes {first}-{last}/{last}") is None
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.integers(0, 2**33))
 def test_http_date_round_trips(epoch):
     assert wire.http_date(formatdate(epoch, usegmt=True)) == float(epoch)
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(hs.integers(0, 2**33), hs.integers(0, 999))
 def test_iso8601_round_trips(epoch, ms):
     text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{ms:03d}Z"
@@ -90,6 +97,7 @@ def test_etag_takes_oss_etags_and_refuses_garbage():
         assert wire.etag(bad) is None
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(first=hs.integers(0, 10**6), size=hs.integers(1, 10**6), tail=hs.integers(0, 10**6),
        code=hs.sampled_from([200, 206, 204, 416, 500]), length=hs.one_of(hs.none(), hs.text(max_size=12)),
        crange=hs.one_of(hs.none(), hs.text(max_size=30)))
@@ -106,6 +114,7 @@ def test_range_reply_problem_is_total(first, size, tail, code, length, crange):
             assert size == total
 
 
+@settings(deadline=None)   # timing varies on a loaded machine
 @given(first=hs.integers(0, 10**6), size=hs.integers(1, 10**6), tail=hs.integers(0, 10**6))
 def test_range_reply_problem_accepts_the_right_answer(first, size, tail):
     last, total = first + size - 1, first + size + tail
