@@ -18,6 +18,8 @@ _LAZY = {
     "resumable_upload_file": ("upload", "resumable_upload_file"),
     "resumable_download_file": ("download", "resumable_download_file"),
     "upload_tree": ("bulk", "upload_tree"),
+    "list_multipart_uploads": ("uploads", "list_multipart_uploads"),
+    "abort_multipart_uploads": ("uploads", "abort_multipart_uploads"),
     "TreeSummary": ("bulk", "TreeSummary"),
     "Client": ("client", "Client"),
     "OssError": ("client", "OssError"),
@@ -45,4 +47,5 @@ __all__ = [
     "status_is_ok", "resumable_upload_file", "resumable_download_file",
     "upload_tree", "TreeSummary", "Client", "OssError", "OssClient", "ClientConfiguration",
     "UploadObjectRequest", "DownloadObjectRequest",
+    "list_multipart_uploads", "abort_multipart_uploads",
 ]

@@ -45,6 +45,7 @@ class Reply:
     status: st.Status
     response: Optional[requests.Response]
     result: Any = None
+    attempts: int = 1      # how many times it was sent (orphans.py: a retried Initiate is in doubt)
 
 
 def encode_key(key: str) -> str:
@@ -139,6 +140,7 @@ class Transport:
                 # the server's clock says the token expired before ours did: renew, send again once
                 log.info("%s %s/%s: security token expired at the server; renewing", op, bucket, key)
                 last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            last.attempts = attempt + 1
             if last.status.is_ok() or not retry.is_retryable(last.status.code):
                 return last
         assert last is not None

@@ -28,7 +28,7 @@ from .control import ControlAPI
 from .errors import OssError, code_for_status, error_xml
 from .exchange import ObjectStream, Request, Response, new_request_id
 from .exchangelog import ExchangeRecord
-from .faults import FaultPlan, FaultSet
+from .faults import FaultPlan, FaultSet, garbled
 from .operations import Operations
 from .requestlog import RequestLog
 from .routing import (
@@ -280,6 +280,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             if response.stream is not None:
                 response.stream.reader.close()
             raise OssError(rule.code or code_for_status(rule.status), "Injected fault (after the operation).", status=rule.status)
+        if plan.garble is not None and response.body:
+            response.body = garbled(response.body, plan.garble)
         if plan.bad_crc:
             crc = response.get("x-oss-hash-crc64ecma")
             if crc is not None:
