@@ -210,16 +210,16 @@ class TransferJob:
         assert self.plan is not None
         size = self.plan.parts[index].size
         self.done[index] = done
-        self.progress.add(size)
-        if self.cpfile is not None:
-            self.cpfile.note_progress(size)
-        if self.journal is not None:
+        if self.journal is not None:   # before progress: a part reported done is recorded
             try:
                 self.journal.append(index, done.crc64)
             except OSError as exc:
                 log.warning("cannot write journal %s: %s", self.journal.path, exc)
                 self.journal.close()
                 self.journal = None
+        self.progress.add(size)
+        if self.cpfile is not None:
+            self.cpfile.note_progress(size)
 
     def maybe_save(self) -> None:
         if self.cpfile is not None and self.cpfile.due():
