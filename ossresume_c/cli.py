@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="retries per request on network errors, 5xx and 429 (default 3)")
     cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
     cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    cp.add_argument("--verify", choices=("sample", "all", "none"), default="sample",
+                    help="what an upload's resume reads back (default: sample; see the README)")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     cp.set_defaults(subparser=cp)
@@ -244,7 +246,8 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
                       resuming)
     started = time.monotonic()
     try:
-        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar)
+        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar,
+                                       verify=args.verify)
     except KeyboardInterrupt:
         bar.close()
         _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None)
