@@ -9,28 +9,15 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 
 import ossresume_c as oss
 from ossresume_c import journal as jnl
 
 from helpers import make_file, options_for
+from test_download_reliability import CHILD
 
 MiB = 1024 * 1024
 SIZE, PART, THREADS = 24 * MiB, 1 * MiB, 3
-
-CHILD = textwrap.dedent("""
-    import sys, ossresume_c as oss
-    ep, ak, sk, bucket, key, path, ps, th = sys.argv[1:9]
-    o = oss.request_options_create(endpoint=ep, access_key_id=ak, access_key_secret=sk,
-                                   region="cn-hangzhou", backoff_base=0.01)
-    def progress(consumed, total):
-        print("progress", consumed, total, flush=True)
-    s = oss.resumable_download_file(o, bucket, key, path, None, None,
-                                    oss.create_resumable_clt_params(int(ps), int(th), True, None),
-                                    progress)
-    print("status", s.code, s.error_code, s.error_msg, flush=True)
-""")
 
 
 def uploaded(emu, tmp_path):
@@ -44,7 +31,8 @@ def killed_download(emu, target, threshold):
     """Run the download in a child and SIGKILL it once ``threshold`` bytes are
     reported done; returns the last progress seen (bytes known done)."""
     proc = subprocess.Popen([sys.executable, "-c", CHILD, emu.endpoint, emu.access_key_id,
-                             emu.access_key_secret, emu.bucket, "obj", target, str(PART), str(THREADS)],
+                             emu.access_key_secret, emu.bucket, "obj", target, str(PART), str(THREADS),
+                             "1.0"],   # the default checkpoint coalescing
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = 0
     assert proc.stdout is not None
@@ -52,7 +40,7 @@ def killed_download(emu, target, threshold):
         w = line.split()
         if w[0] == "status":
             raise AssertionError(f"the download finished before the kill: {line}")
-        if w[0] == "progress":
+        if w[0] == "progress" and len(w) == 3:
             seen = int(w[1])
             if seen >= threshold:
                 break

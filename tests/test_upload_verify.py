@@ -49,6 +49,15 @@ def reads(monkeypatch):
     return seen
 
 
+def changed_in_place(path):
+    """Rewrite bytes of part 2 and restore the mtime: size and mtime say "unchanged"."""
+    st = os.stat(path)
+    with open(path, "r+b") as fh:
+        fh.seek(PART + 10)
+        fh.write(b"changed in place")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def sent(emu):
     return sorted(int(e["part_number"]) for e in upload_part_requests(emu))
 
@@ -113,11 +122,7 @@ def test_a_part_rewritten_in_place_is_caught_by_the_sample(oss_emulator, tmp_pat
     fails, every part is then read, and the rewritten part is sent again."""
     path = make_file(tmp_path / "f.bin", 5 * PART, seed=5)
     interrupted(oss_emulator, path, done=3)
-    st = os.stat(path)
-    with open(path, "r+b") as fh:
-        fh.seek(PART + 10)
-        fh.write(b"changed in place")
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    changed_in_place(path)
     reads.clear()
     with caplog.at_level(logging.WARNING, logger="ossresume_c"):
         assert upload(oss_emulator, path).is_ok()
@@ -131,11 +136,7 @@ def test_none_trusts_the_record_like_the_c_sdk(oss_emulator, tmp_path, reads):
     not noticed (the documented price of the C SDK's trust)."""
     path = make_file(tmp_path / "f.bin", 5 * PART, seed=6)
     interrupted(oss_emulator, path, done=3)
-    st = os.stat(path)
-    with open(path, "r+b") as fh:
-        fh.seek(PART + 10)
-        fh.write(b"changed in place")
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    changed_in_place(path)
     reads.clear()
     assert upload(oss_emulator, path, verify="none").is_ok()
     assert reads == [] and sent(oss_emulator) == [4, 5]
