@@ -219,6 +219,8 @@ class DownloadJob(TransferJob):
             self._remove_tmp()
             if self.cpfile is not None:
                 self.cpfile.delete()
+            if self.journal is not None:
+                self.journal.delete()
             return st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
                              f"downloaded data has CRC-64 {crc}, the object has {self.meta.crc64}",
                              head.req_id, head.resp_headers)

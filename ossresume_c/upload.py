@@ -21,7 +21,9 @@ from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
-from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
+from .engine import (JOURNAL_SUFFIX, JobFailed, PartDone, Table, TransferJob,
+                     check_transfer_arguments, copy_out)
+from .journal import Journal
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
 from .progress import ProgressCallback
@@ -133,6 +135,7 @@ class UploadJob(TransferJob):
             if cp is not None and cp.type == codec.UPLOAD and cp.upload_id:
                 self._abort_quietly(cp.upload_id, "its file changed")
             cpfile.delete()
+            Journal(path + JOURNAL_SUFFIX).delete()
         finally:
             cpfile.unlock(remove=True)
 
