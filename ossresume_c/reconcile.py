@@ -48,16 +48,6 @@ class Reconciliation:
     recovered: List[int] = field(default_factory=list)                # server had, checkpoint not
 
 
-def parts_to_verify(plan: PartPlan, server: Mapping[int, ServerPart]) -> List[int]:
-    """Indexes whose server copy has the right size: only these need a local CRC."""
-    out = []
-    for part in plan.parts:
-        sp = server.get(part.number)
-        if sp is not None and sp.size == part.size and sp.crc64 is not None:
-            out.append(part.index)
-    return out
-
-
 def reconcile_with_server(plan: PartPlan, recorded_done: Iterable[int],
                           server: Mapping[int, ServerPart],
                           local_crcs: Mapping[int, int]) -> Reconciliation:
