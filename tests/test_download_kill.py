@@ -27,12 +27,13 @@ def uploaded(emu, tmp_path):
     return open(src, "rb").read()
 
 
-def killed_download(emu, target, threshold):
-    """Run the download in a child and SIGKILL it once ``threshold`` bytes are
-    reported done; returns the last progress seen (bytes known done)."""
+def killed_download(emu, target, threshold, interval="1.0"):
+    """Run the download in a child (checkpoint ``interval``: 1.0 is the default
+    coalescing) and SIGKILL it once ``threshold`` bytes are reported done;
+    returns the last progress seen (bytes known done)."""
     proc = subprocess.Popen([sys.executable, "-c", CHILD, emu.endpoint, emu.access_key_id,
                              emu.access_key_secret, emu.bucket, "obj", target, str(PART), str(THREADS),
-                             "1.0"],   # the default checkpoint coalescing
+                             interval],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = 0
     assert proc.stdout is not None
@@ -64,8 +65,8 @@ def test_sigkill_then_resume_fetches_only_what_was_missing(oss_emulator, tmp_pat
     rng = random.Random(1818)
     for trial in range(4):
         target = str(tmp_path / f"out{trial}.bin")
-        emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=4 * MiB)
-        seen = killed_download(emu, target, rng.randrange(PART, SIZE - 4 * PART))
+        emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=2 * MiB)
+        seen = killed_download(emu, target, rng.randrange(PART, SIZE // 2))
         emu.server.clear_faults()
         assert os.path.exists(target + ".dcp.jnl")
         again = resume(emu, target)
@@ -80,8 +81,8 @@ def test_a_damaged_journal_costs_refetches_not_wrong_bytes(oss_emulator, tmp_pat
     emu = oss_emulator
     want = uploaded(emu, tmp_path)
     target = str(tmp_path / "out.bin")
-    emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=4 * MiB)
-    killed_download(emu, target, SIZE // 2)
+    emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=2 * MiB)
+    killed_download(emu, target, SIZE // 3, interval="1e9")   # no fold: every part in the journal
     emu.server.clear_faults()
     path = target + ".dcp.jnl"
     raw = bytearray(open(path, "rb").read())
