@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--bandwidth", type=bandwidth_arg, default=0, metavar="RATE",
                     help="cap the transfer at RATE (e.g. 50MiB/s) over all threads and files")
     cp.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    cp.add_argument("--verify", choices=("sample", "all", "none"), default="sample",
+                    help="what an upload's resume reads back (default: sample; see the README)")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     cp.set_defaults(subparser=cp)
@@ -214,7 +216,8 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
                       resuming)
     started = time.monotonic()
     try:
-        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar)
+        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar,
+                                       verify=args.verify)
     except KeyboardInterrupt:
         bar.close()
         _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None)

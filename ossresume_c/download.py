@@ -5,7 +5,8 @@ Steps: check the arguments and the target directory, HEAD the object, resume
 the ``.dcp`` checkpoint (same object, ``.tmp`` of the right size, every part
 marked done re-verified against the ``.tmp`` with CRC-64) or start anew, fetch
 the missing ranges in parallel with ``If-Match`` (each written with pwrite at
-its offset while its CRC-64 is computed, in C), combine the part CRCs and
+its offset while its CRC-64 is computed, in C, and journaled as it finishes:
+parts the journal records are re-verified like the ``.dcp``'s), combine the part CRCs and
 compare with the object's, then rename ``.tmp`` to the target.
 """
 from __future__ import annotations
@@ -117,7 +118,11 @@ class DownloadJob(TransferJob):
             return False
         self._open_tmp(create=False)
         plan = plan_from_sizes(self.meta.size, cp.part_size, [p.size for p in cp.parts])
-        self.begin(plan, self._verified([p for p in cp.parts if p.completed]))
+        _header, journaled = self.read_journal(cp)
+        claimed = [p for p in cp.parts if p.completed or p.index in journaled]
+        for p in claimed:   # the journal is newer than the checkpoint's coalesced write
+            p.crc64 = journaled.get(p.index, p.crc64)
+        self.begin(plan, self._verified(claimed))
         log.info("resuming download of %s: %d of %d parts verified in %s", self.key, len(self.done),
                  plan.count, self.tmp_path)
         return True
@@ -217,6 +222,8 @@ class DownloadJob(TransferJob):
             self._remove_tmp()
             if self.cpfile is not None:
                 self.cpfile.delete()
+            if self.journal is not None:
+                self.journal.delete()
             return st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
                              f"downloaded data has CRC-64 {crc}, the object has {self.meta.crc64}",
                              head.req_id, head.resp_headers)
