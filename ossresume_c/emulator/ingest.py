@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .bodyio import BodyReader
-from .checksums import crc64
+from ..native import crc64
 
 CHUNK = 1 << 20
 PIPELINE_BUFFERS = 6

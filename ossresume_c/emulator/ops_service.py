@@ -1,0 +1,40 @@
+"""The service resource: ListBuckets."""
+from __future__ import annotations
+
+from typing import List
+
+from .exchange import Request, Response
+from .ops_common import OWNER, Resource, xml_response
+from .xmlout import Element, document, iso8601
+
+
+class ServiceOps(Resource):
+    """Operations on the service (no bucket named)."""
+
+    OPERATIONS = {
+        "ListBuckets": "list_buckets",
+    }
+
+    def list_buckets(self, request: Request) -> Response:
+        buckets: List[Element] = []
+        location = self.location()
+        for name, created in self.store.bucket_names():
+            buckets.append(
+                (
+                    "Bucket",
+                    [
+                        ("CreationDate", iso8601(created)),
+                        ("ExtranetEndpoint", request.host),
+                        ("IntranetEndpoint", request.host),
+                        ("Location", location),
+                        ("Name", name),
+                        ("Region", self.config.region),
+                        ("StorageClass", "Standard"),
+                    ],
+                )
+            )
+        body = document(
+            "ListAllMyBucketsResult",
+            [("Owner", OWNER), ("Buckets", buckets)],
+        )
+        return xml_response(body)
