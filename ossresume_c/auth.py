@@ -74,29 +74,24 @@ _RESPONSE_OVERRIDES = (
     "response-content-encoding",
 )
 
-# Query parameters that take part in the V1 canonicalized resource (PROTOCOL.md).
+# Query parameters that take part in the V1 canonicalized resource: OSS's sub-resource list
+# (the one the official SDKs sign; PROTOCOL.md).
 SUBRESOURCES: frozenset[str] = frozenset(
-    (
-        "uploads",
-        "uploadId",
-        "partNumber",
-        "acl",
-        "append",
-        "position",
-        "delete",
-        "security-token",
-        "versionId",
-        "sequential",
-        "tagging",
-        "symlink",
-        "objectMeta",
-        "restore",
-        "x-oss-process",
-        "resourceGroup",
-        "callback",
-        "callback-var",
-    )
-    + _RESPONSE_OVERRIDES
+    """
+    acl uploads uploadId partNumber append position delete security-token versionId sequential
+    tagging symlink objectMeta objectInfo restore x-oss-process x-oss-async-process resourceGroup
+    callback callback-var logging website location cors lifecycle referer qos qosInfo stat
+    bucketInfo live comp status vod startTime endTime encryption versions versioning policy
+    requestPayment x-oss-traffic-limit asyncFetch x-oss-request-payer inventory inventoryId
+    continuation-token worm wormId wormExtend replication replicationLocation replicationProgress
+    transferAcceleration cname metaQuery group link x-oss-ac-source-ip x-oss-ac-subnet-mask
+    x-oss-ac-vpc-id x-oss-ac-forward-allow style styleName regionList x-oss-write-get-object-response
+    bucketArchiveDirectRead httpsConfig redundancyTransition x-oss-target-redundancy-type
+    x-oss-redundancy-transition-taskid accessPoint accessPointPolicy publicAccessBlock
+    x-oss-access-point-name requesterQosInfo qosRequester resourcePoolInfo resourcePool
+    resourcePoolBuckets cloudboxes
+    """.split()
+    + list(_RESPONSE_OVERRIDES)
 )
 
 # Headers V4 always signs when present, besides every x-oss-* header.

@@ -36,7 +36,7 @@ class EmulatorConfig:
     request_log: Optional[str] = None
     faults: List[Dict[str, Any]] = field(default_factory=list)
     region: str = DEFAULT_REGION
-    strict_region: bool = False  # refuse V4 signatures scoped to another region
+    strict_region: bool = True  # refuse V4 signatures scoped to another region (as OSS)
     max_skew: float = 900.0
     tls_cert: Optional[str] = None
     tls_key: Optional[str] = None

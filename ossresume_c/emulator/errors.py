@@ -50,6 +50,13 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "RequestTimeout": (400, "Your socket connection to the server was not read from or written to within the timeout period."),
 }
 
+# OSS's detailed error codes (the x-oss-ec header and <EC>) for the common errors.
+DEFAULT_EC: Dict[str, str] = {
+    "NoSuchKey": "0026-00000001",
+    "NoSuchBucket": "0015-00000101",
+    "SignatureDoesNotMatch": "0002-00000040",
+}
+
 STATUS_CODES: Dict[int, str] = {500: "InternalError", 503: "ServiceUnavailable", 429: "SlowDown", 501: "NotImplemented"}
 
 
@@ -66,7 +73,7 @@ class OssError(Exception):
     ) -> None:
         default_status, default_message = ERRORS.get(code, (500, code))
         self.code = code
-        self.ec = ec  # OSS's detailed error code ("0016-00000003"), when we know it
+        self.ec = ec or DEFAULT_EC.get(code)  # OSS's detailed error code ("0016-00000003"), when we know it
         self.status = status if status is not None else default_status
         self.message = message if message is not None else default_message
         self.details = details

@@ -87,6 +87,14 @@ def pseudo_etag(crc: int, size: int) -> str:
     return f"{crc:016X}{size & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
+def endpoint_host(request: Request) -> str:
+    """The service endpoint as the client reached it, port included (Extranet/IntranetEndpoint)."""
+    host = request.header("Host") or request.host
+    if request.target.virtual_host and host.lower().startswith(request.bucket + "."):
+        host = host[len(request.bucket) + 1:]
+    return host
+
+
 def xml_response(body: bytes) -> Response:
     return Response(200, [("Content-Type", "application/xml")], body)
 

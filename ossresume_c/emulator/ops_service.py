@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List
 
 from .exchange import Request, Response
-from .ops_common import OWNER, Resource, xml_response
+from .ops_common import OWNER, endpoint_host, Resource, xml_response
 from .xmlout import Element, document, iso8601
 
 
@@ -24,8 +24,8 @@ class ServiceOps(Resource):
                     "Bucket",
                     [
                         ("CreationDate", iso8601(created)),
-                        ("ExtranetEndpoint", request.host),
-                        ("IntranetEndpoint", request.host),
+                        ("ExtranetEndpoint", endpoint_host(request)),
+                        ("IntranetEndpoint", endpoint_host(request)),
                         ("Location", location),
                         ("Name", name),
                         ("Region", self.config.region),

@@ -154,6 +154,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             request = self._parse(record, raw_path, raw_query)
             if request is None:
                 return None
+            self._require_bucket(request)
             self._authorize(request)
             return self._act(request, record)
         except OssError as error:
@@ -226,6 +227,12 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             record.record()
         self._write_response(response, record.request_id, record.plan)
 
+    def _require_bucket(self, request: Request) -> None:
+        """As OSS: a request for a missing bucket is NoSuchBucket before its key is checked."""
+        if request.bucket and request.op != "PutBucket" and is_valid_bucket_name(request.bucket):
+            if not self.server.emulator.store.bucket_exists(request.bucket):
+                raise OssError("NoSuchBucket", BucketName=request.bucket)
+
     def _authorize(self, request: Request) -> None:
         emulator = self.server.emulator
         config = emulator.config
@@ -248,7 +255,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             details["OSSAccessKeyId"] = result.access_key_id
         if result.error_code == "SignatureDoesNotMatch" and result.string_to_sign is not None:
             details["StringToSign"] = result.string_to_sign
-        raise OssError(result.error_code or "AccessDenied", result.message, **details)  # type: ignore[arg-type]
+        raise OssError(result.error_code or "AccessDenied", result.message, ec=result.ec, **details)  # type: ignore[arg-type]
 
     def _run_with_faults(self, request: Request, plan: FaultPlan) -> Response:
         emulator = self.server.emulator

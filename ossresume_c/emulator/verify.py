@@ -40,6 +40,8 @@ __all__ = ["VerifyResult", "verify_request", "has_signature"]
 SecretLookup = Callable[[str], Optional[str]]
 Scope = Tuple[str, str, str]  # (date, region, product) of a V4 credential
 
+REGION_EC = "0002-00000226"
+
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your key and signing method."
@@ -63,6 +65,7 @@ class VerifyResult:
     access_key_id: Optional[str]
     anonymous: bool = False
     signature_version: Optional[int] = None
+    ec: Optional[str] = None  # OSS's detailed error code, when it has one
 
 
 def _fail(
@@ -73,8 +76,9 @@ def _fail(
     access_key_id: Optional[str] = None,
     version: Optional[int] = None,
     anonymous: bool = False,
+    ec: Optional[str] = None,
 ) -> VerifyResult:
-    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version)
+    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version, ec)
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class Claim:
     scope: Optional[Scope] = None
     stamp: str = ""
 
-    def fail(self, code: str, message: str) -> VerifyResult:
-        return _fail(code, message, access_key_id=self.access_key_id, version=self.version)
+    def fail(self, code: str, message: str, ec: Optional[str] = None) -> VerifyResult:
+        return _fail(code, message, access_key_id=self.access_key_id, version=self.version, ec=ec)
 
 
 # ---------------------------------------------------------------------------
@@ -132,8 +136,8 @@ def verify_request(
     (SignatureDoesNotMatch with the StringToSign the server computed).
 
     V4's region and product come from the credential scope. If ``region`` is
-    given and the scope names another region, the result is AccessDenied
-    ("invalid signing region"), like a real endpoint serving one region.
+    given and the scope names another region, the result is InvalidArgument
+    ("Invalid signing region", EC 0002-00000226), like a real endpoint serving one region.
     """
     low = lower_headers(headers)
     authorization = low.get("authorization")
@@ -173,7 +177,7 @@ def _settle(claim: Claim, lookup_secret: SecretLookup, now: float, max_skew: flo
         if claim.scope[0] != claim.stamp[:8]:
             return claim.fail("AccessDenied", "The credential scope date does not match x-oss-date.")
         if region is not None and claim.scope[1] != region:
-            return claim.fail("AccessDenied", f"Invalid signing region in credential scope: expected {region!r}.")
+            return claim.fail("InvalidArgument", "Invalid signing region in Authorization header.", ec=REGION_EC)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
         return claim.fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
