@@ -1,7 +1,7 @@
 """OSS error responses: the exception operations raise, and its XML form."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 from xml.sax.saxutils import escape
 
 # code -> (HTTP status, default message). Messages follow OSS's wording.
@@ -77,6 +77,7 @@ class OssError(Exception):
         self.status = status if status is not None else default_status
         self.message = message if message is not None else default_message
         self.details = details
+        self.headers: List[Tuple[str, str]] = []  # extra response headers (x-oss-next-append-position)
         super().__init__(f"{self.status} {code}: {self.message}")
 
 

@@ -12,15 +12,17 @@ from typing import Callable, Dict
 from .config import EmulatorConfig
 from .errors import OssError
 from .exchange import Request, Response
+from .ops_append import AppendOps
 from .ops_bucket import BucketOps
 from .ops_bucket_config import BucketConfigOps
 from .ops_multipart import MultipartOps
 from .ops_object import ObjectOps
+from .ops_object_attrs import ObjectAttributeOps
 from .ops_service import ServiceOps
 from .routing import check_bucket, check_key, describe_unsupported
 from .store import Store
 
-RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, MultipartOps)
+RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps)
 
 
 class Operations:

@@ -10,7 +10,10 @@ from urllib.parse import quote
 
 from ..native import crc64_combine
 from .config import MIN_PART_SIZE
+from .copy_object import Copier
 from .errors import OssError
+from .object_tags import parse_tagging_header, tagging_header
+from .ops_object_attrs import requested_attributes
 from .exchange import Request, Response
 from .listing import paginate
 from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
@@ -23,6 +26,10 @@ def _upload_elements(request: Request, encoding: Optional[str], upload_id: str) 
     elements: List[Element] = [("EncodingType", encoding)] if encoding else []
     elements += [("Bucket", request.bucket), ("Key", encode_name(request.key, encoding)), ("UploadId", upload_id)]
     return elements
+
+
+PENDING_ACL = "x-oss-object-acl"  # an upload's requested ACL and tags, kept with its headers
+PENDING_TAGS = "x-oss-tagging"
 
 
 class MultipartOps(Resource):
@@ -43,9 +50,10 @@ class MultipartOps(Resource):
         if request.body is not None:
             request.body.discard(1 << 20)
         content_type = request.header("Content-Type") or "application/octet-stream"
-        upload = self.store.create_upload(
-            request.bucket, request.key, content_type, request.user_meta(), self.stored_headers(request)
-        )
+        acl, tags = requested_attributes(request)
+        headers = self.stored_headers(request)
+        headers.update({PENDING_ACL: acl, PENDING_TAGS: tagging_header(tags)})  # taken back at Complete
+        upload = self.store.create_upload(request.bucket, request.key, content_type, request.user_meta(), headers)
         elements = _upload_elements(request, encoding, upload.upload_id)
         return xml_response(document("InitiateMultipartUploadResult", elements))
 
@@ -66,7 +74,7 @@ class MultipartOps(Resource):
                 ArgumentValue=raw_number,
             )
         if request.header("x-oss-copy-source") is not None:
-            raise OssError("NotImplemented", "UploadPartCopy is not implemented by the emulator.")
+            return Copier(self).upload_part_copy(request, upload_id, number)
         self.check_body(request)
         expected_md5 = declared_md5(request)
         try:
@@ -176,12 +184,14 @@ class MultipartOps(Resource):
                 crc64=crc,
                 content_type=upload.content_type,
                 user_meta=dict(upload.user_meta),
-                headers=dict(upload.headers),
+                headers={k: v for k, v in upload.headers.items() if k not in (PENDING_ACL, PENDING_TAGS)},
                 last_modified=time.time(),
                 object_type="Multipart",
                 segments=[(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
                 version=os.urandom(8).hex(),
                 upload_id=upload_id,
+                acl=upload.headers.get(PENDING_ACL, "default"),
+                tags=parse_tagging_header(upload.headers.get(PENDING_TAGS, "")),
             )
             self.store.complete_upload(request.bucket, upload, chosen, meta)
         location = f"http://{request.bucket}.{request.host}/{quote(request.key)}"

@@ -1,6 +1,7 @@
 """The object resource: put, get (ranges, conditions, overrides), head, meta, delete."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import List, Tuple
@@ -9,6 +10,8 @@ from . import ranges
 from .errors import OssError
 from .exchange import ObjectStream, Request, Response
 from .ops_common import Resource, declared_md5, http_date, parse_http_date, quoted
+from .copy_object import Copier
+from .ops_object_attrs import requested_attributes
 from .store import ObjectMeta
 
 RESPONSE_OVERRIDES = {
@@ -32,11 +35,16 @@ class ObjectOps(Resource):
         "DeleteObject": "delete_object",
     }
 
+    @property
+    def copier(self) -> Copier:
+        return Copier(self)
+
     def put_object(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         if request.header("x-oss-copy-source") is not None:
-            raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
+            return self.copier.copy_object(request)
         self.check_body(request)
+        acl, tags = requested_attributes(request)
         if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
             try:
                 self.store.head(request.bucket, request.key)
@@ -65,6 +73,8 @@ class ObjectOps(Resource):
             segments=[(rel, received.size)],
             version=os.urandom(8).hex(),
             content_md5=content_md5,
+            acl=acl,
+            tags=tags,
         )
         self.store.commit_object(request.bucket, meta)
         response = Response(200, [("ETag", quoted(etag)), ("x-oss-hash-crc64ecma", str(received.crc64))])
@@ -84,6 +94,8 @@ class ObjectOps(Resource):
         ]
         headers += list(meta.headers.items())
         headers += sorted(meta.user_meta.items())
+        if meta.tags:
+            headers.append(("x-oss-tagging-count", str(len(meta.tags))))
         return headers
 
     @staticmethod
@@ -108,8 +120,16 @@ class ObjectOps(Resource):
         if modified is not None and int(meta.last_modified) <= modified:
             raise OssError("NotModified")
 
+    def _resolve(self, bucket: str, key: str) -> ObjectMeta:
+        """The object, or for a symlink the object it names (NoSuchKey when that is gone)."""
+        meta = self.store.head(bucket, key)
+        if meta.symlink_target is not None:
+            target = self.store.head(bucket, meta.symlink_target)
+            return dataclasses.replace(target, object_type="Symlink", user_meta={**target.user_meta, **meta.user_meta})
+        return meta
+
     def head_object(self, request: Request) -> Response:
-        meta = self.store.head(request.bucket, request.key)
+        meta = self._resolve(request.bucket, request.key)
         self._check_conditions(request, meta)
         headers = self._object_headers(meta)
         if meta.content_md5:
@@ -133,7 +153,9 @@ class ObjectOps(Resource):
 
     def get_object(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
-        reader = self.store.open_object(request.bucket, request.key)
+        key = request.key
+        link = self.store.head(request.bucket, key).symlink_target
+        reader = self.store.open_object(request.bucket, link if link is not None else key)
         try:
             meta = reader.meta
             self._check_conditions(request, meta)

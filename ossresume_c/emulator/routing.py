@@ -60,6 +60,14 @@ OPERATIONS = {
     ("HEAD", "object", frozenset({"objectMeta"})): "GetObjectMeta",
     ("GET", "object", frozenset({"objectMeta"})): "GetObjectMeta",
     ("DELETE", "object", frozenset()): "DeleteObject",
+    ("POST", "object", frozenset({"append"})): "AppendObject",
+    ("PUT", "object", frozenset({"acl"})): "PutObjectAcl",
+    ("GET", "object", frozenset({"acl"})): "GetObjectAcl",
+    ("PUT", "object", frozenset({"tagging"})): "PutObjectTagging",
+    ("GET", "object", frozenset({"tagging"})): "GetObjectTagging",
+    ("DELETE", "object", frozenset({"tagging"})): "DeleteObjectTagging",
+    ("PUT", "object", frozenset({"symlink"})): "PutSymlink",
+    ("GET", "object", frozenset({"symlink"})): "GetSymlink",
 }
 OPERATIONS.update(bucket_config_operations())
 

@@ -308,6 +308,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             response.set("x-oss-err", base64.b64encode(xml).decode("ascii"))
         if error.ec:
             response.set("x-oss-ec", error.ec)
+        for name, value in error.headers:
+            response.set(name, value)
         return response
 
     def _finish_body(self, body: Optional[BodyReader]) -> None:

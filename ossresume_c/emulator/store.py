@@ -81,6 +81,9 @@ class ObjectMeta:
     version: str  # unique per write; keys the reader reference counts
     content_md5: Optional[str] = None  # base64, Normal objects with a real MD5
     upload_id: Optional[str] = None  # the upload a Multipart object came from
+    acl: str = "default"  # the object ACL (PutObjectAcl, x-oss-object-acl)
+    tags: Dict[str, str] = field(default_factory=dict)  # object tagging
+    symlink_target: Optional[str] = None  # set for Symlink objects (no data)
 
 
 @dataclass
@@ -375,14 +378,16 @@ class Store:
         for path in doomed:
             _unlink(path)
 
-    def _retire(self, bucket: str, meta: Optional[ObjectMeta]) -> List[str]:
+    def _retire(self, bucket: str, meta: Optional[ObjectMeta], successor: Optional[ObjectMeta] = None) -> List[str]:
         """Files of a replaced/deleted object version: returned for deletion now, or
-        deferred until its last reader closes. Call with the lock held."""
+        deferred until its last reader closes. Files the ``successor`` version still uses
+        (an append, a metadata change) are kept. Call with the lock held."""
         if meta is None:
             return []
         bdir = self.bucket_dir(bucket)
-        paths = [os.path.join(bdir, rel) for rel, _ in meta.segments]
-        if meta.upload_id:
+        kept = {rel for rel, _ in successor.segments} if successor is not None else set()
+        paths = [os.path.join(bdir, rel) for rel, _ in meta.segments if rel not in kept]
+        if meta.upload_id and (successor is None or successor.upload_id != meta.upload_id):
             paths.append(os.path.join(bdir, "uploads", meta.upload_id))  # directory, removed last
         ref = (bucket, meta.version)
         if self._readers.get(ref):
@@ -405,7 +410,7 @@ class Store:
             _write_json_atomic(self._object_meta_path(bucket, meta.key), asdict(meta))
             old = state.objects.get(meta.key)
             state.objects[meta.key] = meta
-            doomed = self._retire(bucket, old)
+            doomed = self._retire(bucket, old, meta)
         self._delete_paths(doomed)
 
     def delete_object(self, bucket: str, key: str) -> bool:
