@@ -15,9 +15,11 @@ from typing import Dict, List, Optional, Tuple
 
 _PATTERNS = (  # (status, code, message) as oss2 and v2 print them
     re.compile(r"'status': (\d+).*?'Code': '([^']*)'.*?'Message': '([^']*)'", re.S),
-    re.compile(r"StatusCode: (\d+).*?ErrorCode: (\S+).*?ErrorMessage: ([^\n]*)", re.S),
+    re.compile(r"Http Status Code: (\d+)\..*?Error Code: ([^\s.]+)\..*?Message: ([^\n]*)", re.S),
     re.compile(r"'status': (-?\d+).*?'details': \{\}()().*?", re.S),
 )
+
+_ENDPOINT = re.compile(r"Request Endpoint: (\w+) \S*?(?:\?([^\s.]*))?\.?\n")
 
 
 def cause(text: str) -> str:
@@ -25,7 +27,13 @@ def cause(text: str) -> str:
         match = pattern.search(text)
         if match:
             status, code, message = match.groups()
-            return f"{status} {code} {message[:90]}".strip()
+            message = message.split("\\n")[0].strip().rstrip(".")
+            endpoint = _ENDPOINT.search(text)  # v2 names the request: method and query keys
+            where = ""
+            if endpoint:
+                keys = "&".join(item.split("=")[0] for item in (endpoint.group(2) or "").split("&") if item)
+                where = f" [{endpoint.group(1)}{' ?' + keys if keys else ''}]"
+            return f"{status} {code} {message[:90]}{where}".strip()
     for line in text.splitlines():  # the first line naming an exception or assertion
         line = line.strip()
         if line.startswith("E "):
