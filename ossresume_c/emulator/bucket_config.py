@@ -32,6 +32,25 @@ def parse_xml(body: bytes, root: str) -> ET.Element:
     return element
 
 
+_SHIELD = 0xF0000  # control characters ride through the XML parser as private-use characters
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_SHIELDED = re.compile("[\U000F0001-\U000F001F]")
+
+
+def shield_controls(body: bytes) -> bytes:
+    """OSS accepts control characters in keys of an XML body (oss2 and v2 send them raw);
+    XML parsers refuse them, so they are swapped for private-use characters before parsing."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    return _CONTROLS.sub(lambda m: chr(_SHIELD + ord(m.group())), text).encode("utf-8")
+
+
+def unshield_controls(text: str) -> str:
+    return _SHIELDED.sub(lambda m: chr(ord(m.group()) - _SHIELD), text)
+
+
 def _int(element: ET.Element, path: str) -> Optional[int]:
     text = element.findtext(path)
     if text is None:

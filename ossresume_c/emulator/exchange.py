@@ -11,6 +11,15 @@ from .routing import Query, Target, query_value
 from .store import ObjectReader
 
 
+def wire_text(value: str) -> str:
+    """A header value as the client wrote it: http.server reads header bytes as Latin-1, while
+    SDKs send (and sign) UTF-8 text, e.g. a UTF-8 ``x-oss-meta-*`` value."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def new_request_id() -> str:
     """24 upper-case hex characters, like OSS's x-oss-request-id."""
     return os.urandom(12).hex().upper()
@@ -49,7 +58,7 @@ class Request:
         for name, value in self.headers.items():
             lower = name.lower()
             if lower.startswith("x-oss-meta-"):
-                out[lower] = value.strip()
+                out[lower] = wire_text(value.strip())
         return out
 
 

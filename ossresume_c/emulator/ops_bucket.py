@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import xml.etree.ElementTree as ET
 from typing import List
 from urllib.parse import unquote
 
-from .bucket_config import check_acl, check_storage_class, parse_xml
+from .bucket_config import check_acl, check_storage_class, parse_xml, shield_controls, unshield_controls
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
@@ -56,6 +55,10 @@ class BucketOps(Resource):
             ("Location", self.location()),
             ("StorageClass", configs.text(request.bucket, STORAGE_CLASS_FILE, "Standard")),
             ("DataRedundancyType", "LRS"),
+            ("AccessMonitor", "Disabled"),
+            ("CrossRegionReplication", "Disabled"),
+            ("TransferAcceleration", "Disabled"),
+            ("ResourceGroupId", "rg-default"),
             ("Comment", ""),
             ("Name", request.bucket),
             ("Owner", OWNER),
@@ -143,19 +146,14 @@ class BucketOps(Resource):
     def delete_multiple_objects(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         encoding = encoding_type(request)
-        body = self.read_xml_body(request)
-        try:
-            root = ET.fromstring(body)
-        except ET.ParseError:
-            raise OssError("MalformedXML") from None
-        if root.tag != "Delete":
-            raise OssError("MalformedXML")
+        root = parse_xml(shield_controls(self.read_xml_body(request)), "Delete")
         quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
         deleted: List[Element] = []
         for item in root.findall("Object"):
             key = item.findtext("Key")
             if key is None:
                 raise OssError("MalformedXML")
+            key = unshield_controls(key)
             if encoding:
                 key = unquote(key)
             check_key(key)

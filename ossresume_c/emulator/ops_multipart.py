@@ -266,6 +266,9 @@ class MultipartOps(Resource):
         def enc(value: str) -> str:
             return encode_name(value, encoding)
 
+        next_key, next_id = page.next_key, page.next_sub
+        if not page.truncated and page.entries:  # OSS names the last upload listed, truncated or not
+            next_key, next_id = page.entries[-1].key, page.entries[-1].upload_id
         elements: List[Element] = []
         if encoding:
             elements.append(("EncodingType", encoding))
@@ -273,8 +276,8 @@ class MultipartOps(Resource):
             ("Bucket", request.bucket),
             ("KeyMarker", enc(key_marker)),
             ("UploadIdMarker", id_marker),
-            ("NextKeyMarker", enc(page.next_key)),
-            ("NextUploadIdMarker", page.next_sub),
+            ("NextKeyMarker", enc(next_key)),
+            ("NextUploadIdMarker", next_id),
             ("Delimiter", enc(delimiter)),
             ("Prefix", enc(prefix)),
             ("MaxUploads", limit),

@@ -13,7 +13,7 @@ import ssl
 import struct
 import time
 from email.utils import formatdate
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from .bodyio import (
     BodyReader,
@@ -37,6 +37,7 @@ from .routing import (
     resolve_target,
     split_target,
 )
+from .gzipped import READ_CHUNK, wants_gzip, write_chunked_gzip
 from .store import Store
 from .verify import verify_request
 
@@ -325,7 +326,12 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         lines.append(f"Server: {SERVER_NAME}")
         lines.append(f"Date: {formatdate(usegmt=True)}")
-        if response.get("Content-Length") is None and response.status != 304:
+        gzip = response.stream is not None and not head_only and not plan and wants_gzip(
+            self.headers.get("Accept-Encoding"), response.get("Content-Type") or "", length, response.status)
+        if gzip:
+            response.set("Content-Encoding", "gzip")
+            response.set("Transfer-Encoding", "chunked")
+        elif response.get("Content-Length") is None and response.status != 304:
             lines.append(f"Content-Length: {length}")
         lines.append(f"x-oss-request-id: {request_id}")
         for name, value in response.headers:
@@ -343,6 +349,9 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(head + response.body)
             return
         self.wfile.write(head)
+        if gzip:
+            write_chunked_gzip(self.wfile, _stream_pieces(response.stream))
+            return
         self._send_stream(response.stream, plan)
 
     def _send_stream(self, stream: ObjectStream, plan: FaultPlan) -> None:
@@ -393,6 +402,18 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             super().finish()
         except (OSError, ValueError):
             pass
+
+
+def _stream_pieces(stream: ObjectStream) -> Iterator[bytes]:
+    for path, offset, count in stream.reader.ranges(stream.start, stream.length):
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while count > 0:
+                data = handle.read(min(READ_CHUNK, count))
+                if not data:
+                    raise ClientDisconnected("object data shorter than its metadata")
+                count -= len(data)
+                yield data
 
 
 def _header_safe(value: str) -> str:

@@ -34,6 +34,7 @@ from ..auth import (
     v4_signing_key,
     v4_string_to_sign,
 )
+from .exchange import wire_text
 
 __all__ = ["VerifyResult", "verify_request", "has_signature"]
 
@@ -139,7 +140,7 @@ def verify_request(
     given and the scope names another region, the result is InvalidArgument
     ("Invalid signing region", EC 0002-00000226), like a real endpoint serving one region.
     """
-    low = lower_headers(headers)
+    low = {name: wire_text(value) for name, value in lower_headers(headers).items()}
     authorization = low.get("authorization")
     claim: Union[Claim, VerifyResult]
     if authorization:
