@@ -19,10 +19,12 @@ from .ops_multipart import MultipartOps
 from .ops_object import ObjectOps
 from .ops_object_attrs import ObjectAttributeOps
 from .ops_service import ServiceOps
+from .ops_versions import VersionListingOps
 from .routing import check_bucket, check_key, describe_unsupported
 from .store import Store
 
-RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps)
+RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps,
+             VersionListingOps)
 
 
 class Operations:

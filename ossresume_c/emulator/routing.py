@@ -61,6 +61,8 @@ OPERATIONS = {
     ("GET", "object", frozenset({"objectMeta"})): "GetObjectMeta",
     ("DELETE", "object", frozenset()): "DeleteObject",
     ("POST", "object", frozenset({"append"})): "AppendObject",
+    ("GET", "bucket", frozenset({"versions"})): "ListObjectVersions",
+    ("GET", "bucket", frozenset({"live"})): "ListLiveChannel",
     ("PUT", "object", frozenset({"acl"})): "PutObjectAcl",
     ("GET", "object", frozenset({"acl"})): "GetObjectAcl",
     ("PUT", "object", frozenset({"tagging"})): "PutObjectTagging",
@@ -187,7 +189,8 @@ def resolve_target(
 
 
 def routing_keys(query: Query) -> FrozenSet[str]:
-    return frozenset(name for name, _ in query if name in ROUTING_KEYS)
+    """The operation-selecting keys; ``versionId=null`` (the only version an object here has) selects nothing."""
+    return frozenset(name for name, value in query if name in ROUTING_KEYS and (name, value) != ("versionId", "null"))
 
 
 def operation_name(method: str, target: Target, query: Query) -> str:
