@@ -96,3 +96,27 @@ def test_symlinks(bucket):
     with pytest.raises(oss2.exceptions.NoSuchKey):
         bucket.get_object("link")
     assert bucket.get_symlink("link").target_key == "目标/文件"
+
+
+def test_public_acls_let_unsigned_requests_through(bucket, oss_emulator):
+    anonymous = oss2.Bucket(oss2.AnonymousAuth(), oss_emulator.endpoint, oss_emulator.bucket)
+    bucket.put_object("open", b"data")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.get_object("open")
+    bucket.put_object_acl("open", oss2.OBJECT_ACL_PUBLIC_READ)
+    assert anonymous.get_object("open").read() == b"data"
+    with pytest.raises(oss2.exceptions.AccessDenied):  # public-read: no writes
+        anonymous.put_object("new", b"x")
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+    try:
+        anonymous.put_object("new", b"x")
+        assert anonymous.get_object("new").read() == b"x"
+        with pytest.raises(oss2.exceptions.AccessDenied):  # bucket-level operations stay signed
+            anonymous.get_bucket_acl()
+        bucket.put_object_acl("new", oss2.OBJECT_ACL_PRIVATE)
+        with pytest.raises(oss2.exceptions.AccessDenied):  # the object's own ACL wins
+            anonymous.get_object("new")
+    finally:
+        bucket.put_bucket_acl(oss2.BUCKET_ACL_PRIVATE)
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anonymous.put_object("newer", b"x")

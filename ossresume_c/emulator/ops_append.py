@@ -51,7 +51,8 @@ class AppendOps(Resource):
                            ArgumentValue=raw or "")
         position = int(raw)
         self._check_position(request, position)
-        acl, tags = requested_attributes(request)
+        # ACL and tags are the creating append's; OSS ignores them on later appends
+        acl, tags = requested_attributes(request) if position == 0 else ("default", {})
         self.check_body(request)
         expected_md5 = declared_md5(request)
         rel, path = self.store.new_data_path(request.bucket)

@@ -14,6 +14,7 @@ from .bucket_config import KINDS, ConfigKind, check_acl
 from .errors import OssError
 from .exchange import Request, Response
 from .ops_common import OWNER, Resource, xml_response
+from .store import Store
 from .xmlout import document
 
 ACL_FILE = "acl"  # the bucket ACL, as its canned name
@@ -58,6 +59,34 @@ class BucketConfigs:
     def text(self, bucket: str, name: str, default: str) -> str:
         data = self.get(bucket, name)
         return data.decode("utf-8") if data else default
+
+
+ANONYMOUS_READS = frozenset(("GetObject", "HeadObject", "GetObjectMeta"))
+ANONYMOUS_WRITES = frozenset(("PutObject", "AppendObject", "DeleteObject", "InitiateMultipartUpload", "UploadPart",
+                              "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts"))
+
+
+def anonymous_allowed(store: Store, op: str, bucket: str, key: str) -> bool:
+    """Whether the bucket's or object's ACL lets an unsigned request through, as on OSS:
+    reads of a public-read object (or of any object of a public-read bucket); writes
+    in a public-read-write bucket."""
+    if not bucket or not key or not store.bucket_exists(bucket):
+        return False
+    try:
+        with open(os.path.join(store.bucket_dir(bucket), "config", ACL_FILE), "rb") as handle:
+            bucket_acl = handle.read().decode("utf-8")
+    except FileNotFoundError:
+        bucket_acl = "private"
+    if op in ANONYMOUS_WRITES:
+        return bucket_acl == "public-read-write"
+    if op not in ANONYMOUS_READS:
+        return False
+    try:
+        object_acl = store.head(bucket, key).acl
+    except OssError:
+        object_acl = "default"
+    effective = bucket_acl if object_acl == "default" else object_acl
+    return effective in ("public-read", "public-read-write")
 
 
 class BucketConfigOps(Resource):

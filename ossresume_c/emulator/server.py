@@ -28,7 +28,9 @@ from .errors import OssError, code_for_status, error_xml
 from .exchange import ObjectStream, Request, Response, new_request_id
 from .exchangelog import ExchangeRecord
 from .faults import FaultPlan, FaultSet
+from .gzipped import READ_CHUNK, wants_gzip, write_chunked_gzip
 from .operations import Operations
+from .ops_bucket_config import anonymous_allowed
 from .requestlog import RequestLog
 from .routing import (
     is_valid_bucket_name,
@@ -37,7 +39,6 @@ from .routing import (
     resolve_target,
     split_target,
 )
-from .gzipped import READ_CHUNK, wants_gzip, write_chunked_gzip
 from .store import Store
 from .verify import verify_request
 
@@ -250,6 +251,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         if result.ok:
             return
         if config.anonymous and result.anonymous:
+            return
+        if result.anonymous and anonymous_allowed(emulator.store, request.op, request.bucket, request.key):
             return
         details: Dict[str, str] = {}
         if result.access_key_id:
