@@ -185,3 +185,46 @@ def test_missing_key_carries_its_ec_and_other_regions_are_refused(bucket, oss_em
     with pytest.raises(oss2.exceptions.OssError) as excinfo:
         elsewhere.head_object("missing")
     assert (excinfo.value.status, excinfo.value.code, excinfo.value.ec) == (400, "InvalidArgument", "0002-00000226")
+
+
+def test_bucket_stat_counts_the_store(bucket):
+    bucket.put_object("a", b"1234567")
+    bucket.put_object("b", b"xyz")
+    upload_id = bucket.init_multipart_upload("c").upload_id
+    stat = bucket.get_bucket_stat()
+    assert (stat.object_count, stat.storage_size_in_bytes, stat.multi_part_upload_count) == (2, 10, 1)
+    assert (stat.standard_object_count, stat.standard_storage, stat.archive_object_count) == (2, 10, 0)
+    bucket.abort_multipart_upload("c", upload_id)
+
+
+def test_defaults_oss_fills_in_and_encryption_headers_at_creation(bucket, oss_emulator):
+    bucket.put_bucket_referer(oss2.models.BucketReferer(True, ["http://a.example"]))
+    assert bucket.get_bucket_referer().allow_truncate_query_string is True
+    rule = oss2.models.CorsRule(allowed_origins=["*"], allowed_methods=["GET"], max_age_seconds=1)
+    bucket.put_bucket_cors(oss2.models.BucketCors([rule]))
+    assert bucket.get_bucket_cors().response_vary is False
+    sm4 = oss2.Bucket(bucket.auth, oss_emulator.endpoint, oss_emulator.bucket + "-sm4", region=oss_emulator.region)
+    sm4.create_bucket(oss2.BUCKET_ACL_PRIVATE, headers={"x-oss-server-side-encryption": "KMS",
+                                                        "x-oss-server-side-encryption-key-id": "k-1"})
+    try:
+        rule = sm4.get_bucket_info().bucket_encryption_rule
+        assert (rule.sse_algorithm, rule.kms_master_keyid) == ("KMS", "k-1")
+    finally:
+        sm4.delete_bucket()
+    with pytest.raises(oss2.exceptions.OssError):
+        sm4.create_bucket(headers={"x-oss-server-side-encryption": "rot13"})
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        sm4.get_bucket_info()
+
+
+def test_lifecycle_rule_mixing_days_and_dates_is_refused(bucket):
+    from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule, StorageTransition
+    import datetime
+
+    rule = LifecycleRule("mix", "p/", status=LifecycleRule.ENABLED,
+                         expiration=LifecycleExpiration(created_before_date=datetime.date(2016, 12, 25)))
+    rule.storage_transitions = [StorageTransition(days=356, storage_class=oss2.BUCKET_STORAGE_CLASS_IA)]
+    with pytest.raises(oss2.exceptions.InvalidRequest):
+        bucket.put_bucket_lifecycle(BucketLifecycle([rule]))
+    with pytest.raises(oss2.exceptions.NoSuchLifecycle):
+        bucket.get_bucket_lifecycle()

@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
+from xml.sax.saxutils import escape
 
 from .errors import OssError
 
@@ -148,6 +149,21 @@ def validate_encryption(body: bytes) -> None:
                        ArgumentName="KMSMasterKeyID", ArgumentValue=key_id)
 
 
+def encryption_from_headers(algorithm: Optional[str], key_id: Optional[str], data: Optional[str]) -> Optional[bytes]:
+    """The encryption configuration a PutBucket's ``x-oss-server-side-*`` headers ask for, checked."""
+    if not algorithm:
+        return None
+    parts = [f"<SSEAlgorithm>{escape(algorithm)}</SSEAlgorithm>"]
+    if data:
+        parts.append(f"<KMSDataEncryption>{escape(data)}</KMSDataEncryption>")
+    if key_id:
+        parts.append(f"<KMSMasterKeyID>{escape(key_id)}</KMSMasterKeyID>")
+    body = ("<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault>" + "".join(parts)
+            + "</ApplyServerSideEncryptionByDefault></ServerSideEncryptionRule>").encode("utf-8")
+    validate_encryption(body)
+    return body
+
+
 def _day_or_date(element: ET.Element) -> Tuple[Optional[int], Optional[str]]:
     days = _int(element, "Days")
     stamp = element.findtext("Date") or element.findtext("CreatedBeforeDate")
@@ -170,7 +186,12 @@ def validate_lifecycle(body: bytes) -> None:
             if not _TAG_CHARS.match(key) or not _TAG_CHARS.match(value):
                 raise OssError("InvalidArgument", "Invalid tag in lifecycle rule.", ArgumentName="Tag", ArgumentValue=key)
         expiration = rule.find("Expiration")
-        expire_days = _day_or_date(expiration)[0] if expiration is not None else None
+        expire_days, expire_date = _day_or_date(expiration) if expiration is not None else (None, None)
+        for transition in rule.iterfind("Transition"):
+            days, stamp = _day_or_date(transition)
+            if (expire_days is not None and stamp is not None) or (expire_date is not None and days is not None):
+                raise OssError("InvalidRequest", "Expiration and Transition of one rule must both use days or "
+                               "both use dates.", status=400)
         for transition in rule.iterfind("Transition"):
             storage = transition.findtext("StorageClass") or ""
             if storage not in STORAGE_CLASSES[1:]:
@@ -219,6 +240,9 @@ def validate_versioning(body: bytes) -> None:
         raise OssError("MalformedXML")
 
 
+_XML = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 @dataclass(frozen=True)
 class ConfigKind:
     """One configuration: its sub-resource, operation stem, check and what GET answers without it."""
@@ -230,19 +254,32 @@ class ConfigKind:
     default: Optional[bytes] = None  # what GET returns when never put (instead of an error)
     deletable: bool = True
     content_type: str = "application/xml"
+    defaults: Tuple[Tuple[str, str], ...] = ()  # top-level elements OSS adds when a PUT leaves them out
 
+    def normalized(self, body: bytes) -> bytes:
+        """The document as OSS keeps it: ``defaults`` filled in."""
+        if not self.defaults:
+            return body
+        root = ET.fromstring(body)
+        missing = [(tag, text) for tag, text in self.defaults if root.find(tag) is None]
+        if not missing:
+            return body
+        for tag, text in missing:
+            ET.SubElement(root, tag).text = text
+        return _XML + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
-_XML = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 KINDS: Dict[str, ConfigKind] = {
     kind.subresource: kind
     for kind in (
         ConfigKind("cors", "Cors", validate_cors,
-                   missing=("NoSuchCORSConfiguration", "The CORS Configuration does not exist.")),
+                   missing=("NoSuchCORSConfiguration", "The CORS Configuration does not exist."),
+                   defaults=(("ResponseVary", "false"),)),
         ConfigKind("referer", "Referer", validate_referer,
                    default=_XML + b"<RefererConfiguration><AllowEmptyReferer>true</AllowEmptyReferer>"
                    b"<AllowTruncateQueryString>true</AllowTruncateQueryString>"
-                   b"<RefererList /></RefererConfiguration>", deletable=False),
+                   b"<RefererList /></RefererConfiguration>", deletable=False,
+                   defaults=(("AllowTruncateQueryString", "true"),)),
         ConfigKind("logging", "Logging", validate_logging, default=_XML + b"<BucketLoggingStatus />"),
         ConfigKind("encryption", "Encryption", validate_encryption,
                    missing=("NoSuchServerSideEncryptionRule", "The server side encryption configuration was not found.")),

@@ -6,7 +6,7 @@ import binascii
 from typing import List
 from urllib.parse import unquote
 
-from .bucket_config import check_acl, check_storage_class, parse_xml, shield_controls, unshield_controls
+from .bucket_config import check_acl, check_storage_class, encryption_from_headers, parse_xml, shield_controls, unshield_controls
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
@@ -32,6 +32,9 @@ class BucketOps(Resource):
         acl = check_acl(request.header("x-oss-acl") or "private")
         body = self.read_xml_body(request)
         storage_class = "Standard"
+        encryption = encryption_from_headers(request.header("x-oss-server-side-encryption"),
+                                             request.header("x-oss-server-side-encryption-key-id"),
+                                             request.header("x-oss-server-side-data-encryption"))
         if body.strip():
             root = parse_xml(body, "CreateBucketConfiguration")
             storage_class = check_storage_class(root.findtext("StorageClass") or "Standard")
@@ -39,6 +42,8 @@ class BucketOps(Resource):
             configs = BucketConfigs(self)
             configs.put(request.bucket, ACL_FILE, acl.encode())
             configs.put(request.bucket, STORAGE_CLASS_FILE, storage_class.encode())
+            if encryption is not None:
+                configs.put(request.bucket, "encryption", encryption)
         return Response(200, [("Location", f"/{request.bucket}")])
 
     def delete_bucket(self, request: Request) -> Response:

@@ -31,7 +31,7 @@ class BucketConfigs:
         return os.path.join(self.store.bucket_dir(bucket), "config", name)
 
     def get(self, bucket: str, name: str) -> Optional[bytes]:
-        self.store.require_bucket(bucket)
+        """The stored document, or None (also for a bucket deleted meanwhile)."""
         try:
             with open(self._path(bucket, name), "rb") as handle:
                 return handle.read()
@@ -112,13 +112,14 @@ class BucketConfigOps(Resource):
             self.store.require_bucket(request.bucket)
             body = self.read_xml_body(request)
             kind.validate(body)
-            self.configs.put(request.bucket, kind.subresource, body)
+            self.configs.put(request.bucket, kind.subresource, kind.normalized(body))
             return Response(200)
 
         return put
 
     def _getter(self, kind: ConfigKind) -> Callable[[Request], Response]:
         def get(request: Request) -> Response:
+            self.store.require_bucket(request.bucket)
             data = self.configs.get(request.bucket, kind.subresource)
             if data is None:
                 if kind.missing is not None:
@@ -142,6 +143,7 @@ class BucketConfigOps(Resource):
         return Response(200)
 
     def get_bucket_acl(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
         acl = self.configs.text(request.bucket, ACL_FILE, "private")
         body = document("AccessControlPolicy", [("Owner", OWNER), ("AccessControlList", [("Grant", acl)])])
         return xml_response(body)

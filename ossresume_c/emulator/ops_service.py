@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import List
 
 from .exchange import Request, Response
+from .ops_bucket_config import STORAGE_CLASS_FILE, BucketConfigs
 from .ops_common import OWNER, endpoint_host, Resource, xml_response
 from .xmlout import Element, document, iso8601
 
@@ -18,6 +19,7 @@ class ServiceOps(Resource):
     def list_buckets(self, request: Request) -> Response:
         buckets: List[Element] = []
         location = self.location()
+        configs = BucketConfigs(self)
         for name, created in self.store.bucket_names():
             buckets.append(
                 (
@@ -29,7 +31,8 @@ class ServiceOps(Resource):
                         ("Location", location),
                         ("Name", name),
                         ("Region", self.config.region),
-                        ("StorageClass", "Standard"),
+                        ("StorageClass", configs.text(name, STORAGE_CLASS_FILE, "Standard")),
+                        ("ResourceGroupId", "rg-default"),
                     ],
                 )
             )

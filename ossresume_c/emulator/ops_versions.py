@@ -1,9 +1,10 @@
-"""Listings of things an emulated bucket has in one form only: object versions and live channels.
+"""Bucket listings and counts: object versions, live channels, and GetBucketStat.
 
 The emulator never versions objects, so ListObjectVersions lists each object once, as its
 only and latest version ``null`` (what OSS shows for a bucket that never had versioning),
 with no delete markers. It has no live channels (PutLiveChannel answers 501), so
 ListLiveChannel is always empty. SDK clean-up code calls both before deleting a bucket.
+GetBucketStat counts what the store holds (every object is Standard storage).
 """
 from __future__ import annotations
 
@@ -18,9 +19,30 @@ NULL_VERSION = "null"
 
 
 class VersionListingOps(Resource):
-    """ListObjectVersions and ListLiveChannel."""
+    """ListObjectVersions, ListLiveChannel and GetBucketStat."""
 
-    OPERATIONS = {"ListObjectVersions": "list_object_versions", "ListLiveChannel": "list_live_channels"}
+    OPERATIONS = {"ListObjectVersions": "list_object_versions", "ListLiveChannel": "list_live_channels",
+                  "GetBucketStat": "get_bucket_stat"}
+
+    def get_bucket_stat(self, request: Request) -> Response:
+        metas = self.store.list_objects(request.bucket)
+        uploads = self.store.list_uploads(request.bucket)
+        size = sum(m.size for m in metas)
+        last = int(max((m.last_modified for m in metas), default=0))
+        elements: List[Element] = [
+            ("Storage", size),
+            ("ObjectCount", len(metas)),
+            ("MultipartUploadCount", len(uploads)),
+            ("LiveChannelCount", 0),
+            ("LastModifiedTime", last),
+            ("StandardStorage", size),
+            ("StandardObjectCount", len(metas)),
+            ("MultipartPartCount", sum(len(u.parts) for u in uploads)),
+            ("DeleteMarkerCount", 0),
+        ]
+        for tier in ("InfrequentAccess", "Archive", "ColdArchive", "DeepColdArchive"):
+            elements += [(f"{tier}Storage", 0), (f"{tier}RealStorage", 0), (f"{tier}ObjectCount", 0)]
+        return xml_response(document("BucketStat", elements))
 
     def list_object_versions(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)

@@ -63,6 +63,7 @@ OPERATIONS = {
     ("POST", "object", frozenset({"append"})): "AppendObject",
     ("GET", "bucket", frozenset({"versions"})): "ListObjectVersions",
     ("GET", "bucket", frozenset({"live"})): "ListLiveChannel",
+    ("GET", "bucket", frozenset({"stat"})): "GetBucketStat",
     ("PUT", "object", frozenset({"acl"})): "PutObjectAcl",
     ("GET", "object", frozenset({"acl"})): "GetObjectAcl",
     ("PUT", "object", frozenset({"tagging"})): "PutObjectTagging",
