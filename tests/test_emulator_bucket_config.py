@@ -228,3 +228,16 @@ def test_lifecycle_rule_mixing_days_and_dates_is_refused(bucket):
         bucket.put_bucket_lifecycle(BucketLifecycle([rule]))
     with pytest.raises(oss2.exceptions.NoSuchLifecycle):
         bucket.get_bucket_lifecycle()
+
+
+def test_delete_some_bucket_tags(bucket):
+    tagging = oss2.models.Tagging()
+    for key in ("a", "b", "c"):
+        tagging.tag_set.add(key, key.upper())
+    bucket.put_bucket_tagging(tagging)
+    bucket.delete_bucket_tagging(params={"tagging": "a,c"})
+    assert bucket.get_bucket_tagging().tag_set.tagging_rule == {"b": "B"}
+    bucket.delete_bucket_tagging(params={"tagging": "zzz"})
+    assert bucket.get_bucket_tagging().tag_set.tagging_rule == {"b": "B"}
+    bucket.delete_bucket_tagging()
+    assert bucket.get_bucket_tagging().tag_set.tagging_rule == {}

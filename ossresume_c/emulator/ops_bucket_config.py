@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
-from .bucket_config import KINDS, ConfigKind, check_acl
+from .bucket_config import KINDS, ConfigKind, check_acl, parse_tag_set, parse_xml
 from .errors import OssError
 from .exchange import Request, Response
 from .ops_common import OWNER, Resource, xml_response
 from .store import Store
-from .xmlout import document
+from .xmlout import Element, document
 
 ACL_FILE = "acl"  # the bucket ACL, as its canned name
 STORAGE_CLASS_FILE = "storage-class"
@@ -132,10 +132,23 @@ class BucketConfigOps(Resource):
 
     def _deleter(self, kind: ConfigKind) -> Callable[[Request], Response]:
         def delete(request: Request) -> Response:
-            self.configs.delete(request.bucket, kind.subresource)
+            named = request.param(kind.subresource) or ""
+            if kind.subresource == "tagging" and named:  # DeleteBucketTags?tagging=k1,k2: just those
+                self._delete_tags(request.bucket, set(named.split(",")))
+            else:
+                self.configs.delete(request.bucket, kind.subresource)
             return Response(204)
 
         return delete
+
+    def _delete_tags(self, bucket: str, keys: set) -> None:
+        with self.store.lock:
+            data = self.configs.get(bucket, "tagging")
+            if data is None:
+                return
+            kept = [(k, v) for k, v in parse_tag_set(parse_xml(data, "Tagging")) if k not in keys]
+            tags: List[Element] = [("Tag", [("Key", k), ("Value", v)]) for k, v in kept]
+            self.configs.put(bucket, "tagging", document("Tagging", [("TagSet", tags)]))
 
     def put_bucket_acl(self, request: Request) -> Response:
         acl = check_acl(request.header("x-oss-acl") or "")
