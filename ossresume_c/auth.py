@@ -27,11 +27,10 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timezone
-from email.message import Message
 from email.utils import formatdate
 from functools import lru_cache
 from time import time as _time
-from typing import Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Iterable, List, Mapping, MutableMapping, Optional, Protocol, Tuple
 from urllib.parse import quote
 
 __all__ = [
@@ -55,6 +54,7 @@ __all__ = [
     "presign_v4",
     "V4_MAX_EXPIRES",
     "V4_TERMINATOR",
+    "HeaderFields",
     "lower_headers",
 ]
 
@@ -136,7 +136,13 @@ class Credentials:
 # small helpers
 
 
-def lower_headers(headers: Union[Mapping[str, str], Message]) -> dict[str, str]:
+class HeaderFields(Protocol):
+    """Anything with ``items()`` of (name, value): a dict, an ``email.message.Message``..."""
+
+    def items(self) -> Iterable[Tuple[str, str]]: ...
+
+
+def lower_headers(headers: HeaderFields) -> dict[str, str]:
     """Lower-cased names, trimmed values. With repeated names the last one wins."""
     return {str(k).lower(): str(v).strip() for k, v in headers.items()}
 

@@ -105,6 +105,8 @@ class Copier:
             key = meta.symlink_target
         reader = self.store.open_object(bucket, key)
         try:
+            if reader.meta.discarded:  # --discard mode kept no data to copy
+                raise OssError("InvalidObjectState", "The source object's data was discarded (--discard mode).")
             check_copy_conditions(request, reader.meta)
         except BaseException:
             reader.close()

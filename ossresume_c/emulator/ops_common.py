@@ -10,7 +10,7 @@ import base64
 import binascii
 import os
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .bodyio import BodyTooLarge
 from .config import EmulatorConfig
@@ -99,6 +99,15 @@ def xml_response(body: bytes) -> Response:
     return Response(200, [("Content-Type", "application/xml")], body)
 
 
+class Intake(NamedTuple):
+    """A received PutObject/UploadPart body: its checksums, its data file name ("" when discarded), ETag."""
+
+    received: Received
+    name: str
+    etag: str
+    content_md5: Optional[str]
+
+
 class Resource:
     """Operations on one kind of OSS resource; ``OPERATIONS`` maps names to method names."""
 
@@ -117,11 +126,16 @@ class Resource:
     def want_md5(self, request: Request) -> bool:
         return not self.config.benchmark_mode or request.header("Content-MD5") is not None
 
-    def receive(self, request: Request, path: str, want_md5: bool) -> Received:
-        """Stream the body into a new file at ``path``; the file is removed if that fails."""
+    def receive(self, request: Request, path: Optional[str], want_md5: bool) -> Received:
+        """Stream the body into a new file at ``path`` (removed if that fails), or nowhere for None."""
         body = request.body
         if body is None:
             raise OssError("MissingContentLength")
+        if path is None:
+            try:
+                return receive_to_file(body, None, want_md5, self.config.max_object_size)
+            except TooLarge:
+                raise OssError("EntityTooLarge") from None
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         completed = False
         try:
@@ -137,6 +151,28 @@ class Resource:
                     os.unlink(path)
                 except OSError:
                     pass
+
+    def intake(self, request: Request, new_path: Callable[[], Tuple[str, str]]) -> Intake:
+        """Receive a PutObject/UploadPart body into the file ``new_path()`` names ((name, path)),
+        or, in discard mode, nowhere; checked against Content-MD5 (the file goes if that fails)."""
+        expected_md5 = declared_md5(request)
+        name, path = ("", None) if self.config.discard else new_path()
+        received = self.receive(request, path, self.want_md5(request))
+        try:
+            etag, content_md5 = self.etag_and_md5(received, expected_md5)
+        except OssError:
+            if path is not None:
+                os.unlink(path)
+            raise
+        return Intake(received, name, etag, content_md5)
+
+    @staticmethod
+    def body_response(intake: Intake) -> Response:
+        """The answer to a stored body: ETag, CRC-64, and Content-MD5 when computed."""
+        response = Response(200, [("ETag", quoted(intake.etag)), ("x-oss-hash-crc64ecma", str(intake.received.crc64))])
+        if intake.content_md5 is not None:
+            response.set("Content-MD5", intake.content_md5)
+        return response
 
     @staticmethod
     def etag_and_md5(received: Received, expected_md5: Optional[bytes]) -> Tuple[str, Optional[str]]:

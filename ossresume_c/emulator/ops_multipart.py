@@ -76,31 +76,22 @@ class MultipartOps(Resource):
         if request.header("x-oss-copy-source") is not None:
             return Copier(self).upload_part_copy(request, upload_id, number)
         self.check_body(request)
-        expected_md5 = declared_md5(request)
         try:
-            name, path = self.store.new_part_path(request.bucket, upload_id)
-            received = self.receive(request, path, self.want_md5(request))
+            intake = self.intake(request, lambda: self.store.new_part_path(request.bucket, upload_id))
         except FileNotFoundError:  # aborted or completed while we were starting
             raise OssError("NoSuchUpload", UploadId=upload_id) from None
-        try:
-            etag, content_md5 = self.etag_and_md5(received, expected_md5)
-        except OssError:
-            os.unlink(path)
-            raise
+        received = intake.received
         part = PartMeta(
             number=number,
             size=received.size,
-            etag=etag,
+            etag=intake.etag,
             crc64=received.crc64,
             last_modified=time.time(),
-            data=name,
+            data=intake.name,
             md5=received.md5.hex() if received.md5 is not None else None,
         )
         self.store.commit_part(request.bucket, request.key, upload_id, part)
-        response = Response(200, [("ETag", quoted(etag)), ("x-oss-hash-crc64ecma", str(received.crc64))])
-        if content_md5 is not None:
-            response.set("Content-MD5", content_md5)
-        return response
+        return self.body_response(intake)
 
     @staticmethod
     def _parse_complete_body(body: bytes) -> List[Tuple[int, str]]:
@@ -177,6 +168,7 @@ class MultipartOps(Resource):
             for part in chosen:
                 crc = crc64_combine(crc, part.crc64, part.size)
                 size += part.size
+            discarded = any(not part.data for part in chosen)  # received in --discard mode
             meta = ObjectMeta(
                 key=request.key,
                 size=size,
@@ -187,11 +179,12 @@ class MultipartOps(Resource):
                 headers={k: v for k, v in upload.headers.items() if k not in (PENDING_ACL, PENDING_TAGS)},
                 last_modified=time.time(),
                 object_type="Multipart",
-                segments=[(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
+                segments=[] if discarded else [(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
                 version=os.urandom(8).hex(),
                 upload_id=upload_id,
                 acl=upload.headers.get(PENDING_ACL, "default"),
                 tags=parse_tagging_header(upload.headers.get(PENDING_TAGS, "")),
+                discarded=discarded,
             )
             self.store.complete_upload(request.bucket, upload, chosen, meta)
         location = f"http://{request.bucket}.{request.host}/{quote(request.key)}"

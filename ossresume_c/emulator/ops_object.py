@@ -9,8 +9,8 @@ from typing import List, Tuple
 from . import ranges
 from .errors import OssError
 from .exchange import ObjectStream, Request, Response
-from .ops_common import Resource, declared_md5, http_date, parse_http_date, quoted
 from .copy_object import Copier
+from .ops_common import Resource, http_date, parse_http_date, quoted
 from .ops_object_attrs import requested_attributes
 from .store import ObjectMeta
 
@@ -52,35 +52,26 @@ class ObjectOps(Resource):
                 pass
             else:
                 raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
-        expected_md5 = declared_md5(request)
-        rel, path = self.store.new_data_path(request.bucket)
-        received = self.receive(request, path, self.want_md5(request))
-        try:
-            etag, content_md5 = self.etag_and_md5(received, expected_md5)
-        except OssError:
-            os.unlink(path)
-            raise
+        intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
         meta = ObjectMeta(
             key=request.key,
-            size=received.size,
-            etag=etag,
-            crc64=received.crc64,
+            size=intake.received.size,
+            etag=intake.etag,
+            crc64=intake.received.crc64,
             content_type=request.header("Content-Type") or "application/octet-stream",
             user_meta=request.user_meta(),
             headers=self.stored_headers(request),
             last_modified=time.time(),
             object_type="Normal",
-            segments=[(rel, received.size)],
+            segments=[(intake.name, intake.received.size)] if intake.name else [],
             version=os.urandom(8).hex(),
-            content_md5=content_md5,
+            content_md5=intake.content_md5,
+            discarded=not intake.name,
             acl=acl,
             tags=tags,
         )
         self.store.commit_object(request.bucket, meta)
-        response = Response(200, [("ETag", quoted(etag)), ("x-oss-hash-crc64ecma", str(received.crc64))])
-        if content_md5 is not None:
-            response.set("Content-MD5", content_md5)
-        return response
+        return self.body_response(intake)
 
     def _object_headers(self, meta: ObjectMeta) -> List[Tuple[str, str]]:
         headers = [
@@ -159,6 +150,12 @@ class ObjectOps(Resource):
         try:
             meta = reader.meta
             self._check_conditions(request, meta)
+            if meta.discarded and meta.size:
+                raise OssError(
+                    "InvalidObjectState",
+                    "The emulator runs with --discard: this object's data was checksummed and dropped "
+                    "(HEAD and listings answer; GET cannot).",
+                )
             standard = (request.header("x-oss-range-behavior") or "").lower() == "standard"
             decision = ranges.decide(request.header("Range"), meta.size, standard)
             if decision.status == 416:

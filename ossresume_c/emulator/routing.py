@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, FrozenSet, List, Optional, Tuple
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
@@ -128,7 +129,10 @@ def _host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+@lru_cache(maxsize=256)
 def _is_ip(name: str) -> bool:
+    if name[:1].isalpha():  # no IP literal starts with a letter (IPv6 ones are bracketed)
+        return False
     try:
         ipaddress.ip_address(name.strip("[]"))
     except ValueError:

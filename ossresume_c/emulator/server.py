@@ -5,6 +5,7 @@ faults, response writing (``sendfile`` for object bodies) and the request log.
 from __future__ import annotations
 
 import base64
+import functools
 import http.server
 import ipaddress
 import logging
@@ -31,6 +32,7 @@ from .faults import FaultPlan, FaultSet
 from .gzipped import READ_CHUNK, wants_gzip, write_chunked_gzip
 from .operations import Operations
 from .ops_bucket_config import anonymous_allowed
+from .requesthead import Headers, RequestHeadParsing
 from .requestlog import RequestLog
 from .routing import (
     is_valid_bucket_name,
@@ -58,7 +60,7 @@ class Emulator:
         for bucket in config.buckets:
             if not is_valid_bucket_name(bucket):
                 raise ValueError(f"invalid bucket name {bucket!r}")
-        self.store = Store(config.root)
+        self.store = Store(config.root, durable=not config.discard)
         for bucket in config.buckets:
             self.store.create_bucket(bucket)
         self.operations = Operations(self.store, config)
@@ -82,12 +84,13 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-class OssRequestHandler(http.server.BaseHTTPRequestHandler):
+class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
     timeout = IDLE_TIMEOUT
     server: EmulatorHTTPServer
+    headers: Headers  # type: ignore[assignment]  # RequestHeadParsing's, not an email Message
 
     # BaseHTTPRequestHandler answers "Expect: 100-continue" while parsing the
     # headers; we answer it from the first body read instead (bodyio.py).
@@ -328,7 +331,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         length = response.content_length
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         lines.append(f"Server: {SERVER_NAME}")
-        lines.append(f"Date: {formatdate(usegmt=True)}")
+        lines.append(f"Date: {_http_date_now()}")
         gzip = response.stream is not None and not head_only and not plan and wants_gzip(
             self.headers.get("Accept-Encoding"), response.get("Content-Type") or "", length, response.status)
         if gzip:
@@ -417,6 +420,16 @@ def _stream_pieces(stream: ObjectStream) -> Iterator[bytes]:
                     raise ClientDisconnected("object data shorter than its metadata")
                 count -= len(data)
                 yield data
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+def _http_date_now() -> str:
+    """The Date header for now (formatted once a second)."""
+    return _http_date(int(time.time()))
 
 
 def _header_safe(value: str) -> str:

@@ -14,16 +14,17 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import Message
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from time import time as _time
-from typing import Callable, Mapping, Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from ..auth import (
     UNSIGNED_PAYLOAD,
     V4_ALGORITHM,
     V4_MAX_EXPIRES,
     V4_TERMINATOR,
+    HeaderFields,
     Query,
     lower_headers,
     v1_signature,
@@ -108,9 +109,9 @@ class Claim:
 # entry point
 
 
-def has_signature(query: Query, headers: Mapping[str, str]) -> bool:
+def has_signature(query: Query, headers: HeaderFields) -> bool:
     """True when the request carries any OSS signature (header or presigned)."""
-    if any(str(k).lower() == "authorization" for k in headers):
+    if any(str(k).lower() == "authorization" for k, _ in headers.items()):
         return True
     names = {k for k, _ in query}
     return "Signature" in names or "x-oss-signature" in names
@@ -121,7 +122,7 @@ def verify_request(
     bucket: Optional[str],
     key: Optional[str],
     query: Query,
-    headers: Union[Mapping[str, str], Message],
+    headers: HeaderFields,
     lookup_secret: SecretLookup,
     now: Optional[float] = None,
     max_skew: float = 900,
@@ -207,6 +208,7 @@ def _query_get(query: Query, name: str) -> Optional[str]:
     return None
 
 
+@lru_cache(maxsize=1024)  # pure; requests signed in the same second share a stamp
 def _parse_v4_date(text: str) -> Optional[float]:
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
@@ -214,6 +216,7 @@ def _parse_v4_date(text: str) -> Optional[float]:
         return None
 
 
+@lru_cache(maxsize=1024)
 def _parse_http_date(text: str) -> Optional[float]:
     try:
         parsed = parsedate_to_datetime(text)
