@@ -113,3 +113,11 @@ def test_list_multipart_uploads_names_the_last_upload(bucket):
     assert (result.next_key_marker, result.next_upload_id_marker) == ("b", ids[1])
     for key, upload_id in zip(("a", "b"), ids):
         bucket.abort_multipart_upload(key, upload_id)
+
+
+def test_control_character_references_are_shielded_too():
+    from ossresume_c.emulator.bucket_config import parse_xml
+
+    body = b"<Delete><Object><Key>a&#16;b&#x1F;c&#10;d&#09;e&amp;</Key></Object></Delete>"  # v2's escaping
+    key = parse_xml(shield_controls(body), "Delete").findtext("Object/Key")
+    assert unshield_controls(key) == "a\x10b\x1fc\nd\te&"

@@ -35,6 +35,7 @@ def parse_xml(body: bytes, root: str) -> ET.Element:
 
 _SHIELD = 0xF0000  # control characters ride through the XML parser as private-use characters
 _CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_REFS = re.compile(r"&#(?:0*([0-9]{1,3})|[xX]0*([0-9a-fA-F]{1,2}));")
 _SHIELDED = re.compile("[\U000F0001-\U000F001F]")
 
 
@@ -45,7 +46,17 @@ def shield_controls(body: bytes) -> bytes:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return body
-    return _CONTROLS.sub(lambda m: chr(_SHIELD + ord(m.group())), text).encode("utf-8")
+    text = _CONTROLS.sub(lambda m: chr(_SHIELD + ord(m.group())), text)
+    return _CONTROL_REFS.sub(_shield_reference, text).encode("utf-8")
+
+
+def _shield_reference(match: "re.Match[str]") -> str:
+    """``&#16;`` / ``&#x10;`` (v2 escapes control characters so) for a control character."""
+    decimal, hexadecimal = match.groups()
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if 0 < code < 0x20 and chr(code) not in "\t\n\r":
+        return chr(_SHIELD + code)
+    return match.group()
 
 
 def unshield_controls(text: str) -> str:
