@@ -170,6 +170,9 @@ def test_missing_bucket_is_reported_before_the_key_check(oss_emulator):
     with pytest.raises(oss2.exceptions.NoSuchBucket) as excinfo:
         nobody.get_bucket_acl()
     assert excinfo.value.headers.get("x-oss-ec") == "0015-00000101"
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:  # a write: the key first, as OSS
+        nobody.put_bucket_acl(oss2.BUCKET_ACL_PRIVATE)
+    assert (excinfo.value.status, excinfo.value.code) == (403, "InvalidAccessKeyId")
     existing = oss2.Bucket(oss2.Auth("unknown-key", "secret"), oss_emulator.endpoint, oss_emulator.bucket)
     with pytest.raises(oss2.exceptions.ServerError) as excinfo:  # an existing bucket: the key is checked
         existing.get_bucket_acl()

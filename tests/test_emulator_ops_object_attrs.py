@@ -77,6 +77,11 @@ def test_multipart_upload_keeps_acl_and_tags(bucket):
     assert bucket.get_object_tagging("mp").tag_set.tagging_rule == {"a": "b"}
     assert bucket.get_object_acl("mp").acl == "private"
     assert "x-oss-tagging" not in bucket.head_object("mp").headers
+    upload_id = bucket.init_multipart_upload("mp2").upload_id
+    etag = bucket.upload_part("mp2", upload_id, 1, b"data").etag
+    bucket.complete_multipart_upload("mp2", upload_id, [oss2.models.PartInfo(1, etag)],
+                                     headers={"x-oss-object-acl": "public-read"})  # ACL given at Complete
+    assert bucket.get_object_acl("mp2").acl == "public-read"
     bucket.put_object_acl("mp", "public-read")  # metadata only: the parts stay
     assert bucket.get_object("mp").read() == b"data"
 

@@ -13,7 +13,7 @@ from .config import MIN_PART_SIZE
 from .copy_object import Copier
 from .errors import OssError
 from .object_tags import parse_tagging_header, tagging_header
-from .ops_object_attrs import requested_attributes
+from .ops_object_attrs import check_object_acl, requested_attributes
 from .exchange import Request, Response
 from .listing import paginate
 from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
@@ -182,7 +182,7 @@ class MultipartOps(Resource):
                 segments=[] if discarded else [(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
                 version=os.urandom(8).hex(),
                 upload_id=upload_id,
-                acl=upload.headers.get(PENDING_ACL, "default"),
+                acl=check_object_acl(request.header("x-oss-object-acl") or upload.headers.get(PENDING_ACL, "default")),
                 tags=parse_tagging_header(upload.headers.get(PENDING_TAGS, "")),
                 discarded=discarded,
             )

@@ -233,8 +233,11 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
         self._write_response(response, record.request_id, record.plan)
 
     def _require_bucket(self, request: Request) -> None:
-        """As OSS: a request for a missing bucket is NoSuchBucket before its key is checked."""
-        if request.bucket and request.op != "PutBucket" and is_valid_bucket_name(request.bucket):
+        """As OSS: a read (and PutBucketVersioning) of a missing bucket is NoSuchBucket before its
+        key is checked; other writes check the key first (the official SDK suites expect both)."""
+        if request.method not in ("GET", "HEAD") and request.op != "PutBucketVersioning":
+            return
+        if request.bucket and is_valid_bucket_name(request.bucket):
             if not self.server.emulator.store.bucket_exists(request.bucket):
                 raise OssError("NoSuchBucket", BucketName=request.bucket)
 
