@@ -244,3 +244,18 @@ def test_delete_some_bucket_tags(bucket):
     assert bucket.get_bucket_tagging().tag_set.tagging_rule == {"b": "B"}
     bucket.delete_bucket_tagging()
     assert bucket.get_bucket_tagging().tag_set.tagging_rule == {}
+
+
+def test_versioning_suspended_is_stored_enabled_is_refused(bucket):
+    assert bucket.get_bucket_versioning().status is None
+    bucket.put_bucket_versioning(oss2.models.BucketVersioningConfig(oss2.BUCKET_VERSIONING_SUSPEND))
+    assert bucket.get_bucket_versioning().status == "Suspended"
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        bucket.put_bucket_versioning(oss2.models.BucketVersioningConfig(oss2.BUCKET_VERSIONING_ENABLE))
+    assert (excinfo.value.status, excinfo.value.code) == (501, "NotImplemented")
+    assert bucket.get_bucket_versioning().status == "Suspended"
+    bucket.put_object("k", b"x")
+    versions = bucket.list_object_versions()
+    assert [(v.key, v.versionid, v.is_latest) for v in versions.versions] == [("k", "null", True)]
+    bucket.delete_object("k", params={"versionId": "null"})
+    assert not bucket.object_exists("k")

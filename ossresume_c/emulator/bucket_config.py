@@ -246,9 +246,15 @@ def validate_policy(body: bytes) -> None:
 
 
 def validate_versioning(body: bytes) -> None:
+    """Suspended is stored (an unversioned bucket behaves so); Enabled is refused: the emulator
+    keeps one version per object, and a test relying on versions must not pass by accident."""
     root = parse_xml(body, "VersioningConfiguration")
-    if (root.findtext("Status") or "") not in ("Enabled", "Suspended"):
+    status = root.findtext("Status") or ""
+    if status not in ("Enabled", "Suspended"):
         raise OssError("MalformedXML")
+    if status == "Enabled":
+        raise OssError("NotImplemented", "The emulator does not implement this operation "
+                       "(PutBucketVersioning Enabled: objects keep one version).")
 
 
 _XML = b'<?xml version="1.0" encoding="UTF-8"?>\n'
