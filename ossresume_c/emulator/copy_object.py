@@ -17,7 +17,7 @@ from ..native import crc64
 from .errors import OssError
 from .exchange import Request, Response
 from .object_tags import parse_tagging_header
-from .ops_common import Resource, http_date, parse_http_date, pseudo_etag, quoted, xml_response
+from .ops_common import Resource, check_preconditions, http_date, pseudo_etag, quoted, xml_response
 from .ops_object_attrs import check_object_acl
 from .routing import check_bucket, check_key
 from .store import MAX_PART_NUMBER, ObjectMeta, ObjectReader, PartMeta
@@ -61,28 +61,6 @@ def parse_source_range(value: Optional[str], size: int) -> Tuple[int, int]:
     return start, end - start + 1
 
 
-def check_copy_conditions(request: Request, meta: ObjectMeta) -> None:
-    """``x-oss-copy-source-if-*``: a failed match or unmodified-since is 412, the others 304."""
-    etag = meta.etag.lower()
-
-    def matches(header: str) -> bool:
-        tags = [t.strip().strip('"').lower() for t in header.split(",")]
-        return "*" in tags or etag in tags
-
-    if_match = request.header("x-oss-copy-source-if-match")
-    if if_match is not None and not matches(if_match):
-        raise OssError("PreconditionFailed", Condition="x-oss-copy-source-if-match")
-    since = parse_http_date(request.header("x-oss-copy-source-if-unmodified-since"))
-    if since is not None and int(meta.last_modified) > since:
-        raise OssError("PreconditionFailed", Condition="x-oss-copy-source-if-unmodified-since")
-    if_none = request.header("x-oss-copy-source-if-none-match")
-    if if_none is not None and matches(if_none):
-        raise OssError("NotModified")
-    modified = parse_http_date(request.header("x-oss-copy-source-if-modified-since"))
-    if modified is not None and int(meta.last_modified) <= modified:
-        raise OssError("NotModified")
-
-
 def _directive(request: Request, name: str, choices: Tuple[str, str]) -> str:
     value = request.header(name) or choices[0]
     if value.upper() not in (c.upper() for c in choices):
@@ -107,7 +85,7 @@ class Copier:
         try:
             if reader.meta.discarded:  # --discard mode kept no data to copy
                 raise OssError("InvalidObjectState", "The source object's data was discarded (--discard mode).")
-            check_copy_conditions(request, reader.meta)
+            check_preconditions(request, reader.meta, "x-oss-copy-source-")
         except BaseException:
             reader.close()
             raise
@@ -150,13 +128,7 @@ class Copier:
             acl = check_object_acl(request.header("x-oss-object-acl") or "default")
             tagging = request.header("x-oss-tagging")
             tags = source.tags if tag_directive == "COPY" else parse_tagging_header(tagging or "")
-            if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
-                try:
-                    self.store.head(request.bucket, request.key)
-                except OssError:
-                    pass
-                else:
-                    raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+            self.resource.check_overwrite(request)
             rel, path = self.store.new_data_path(request.bucket)
             want_md5 = self.resource.want_md5(request)
             crc, md5 = self._copy_range(reader, 0, source.size, path, want_md5)

@@ -17,7 +17,7 @@ from .config import EmulatorConfig
 from .errors import OssError
 from .exchange import Request, Response
 from .ingest import Received, TooLarge, receive_to_file
-from .store import Store
+from .store import ObjectMeta, Store
 from .xmlout import Element
 
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
@@ -87,6 +87,32 @@ def pseudo_etag(crc: int, size: int) -> str:
     return f"{crc:016X}{size & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
+def check_preconditions(request: Request, meta: ObjectMeta, prefix: str = "") -> None:
+    """If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304).
+
+    ``prefix`` "x-oss-copy-source-" checks a copy's source conditions instead.
+    """
+    etag = meta.etag.lower()
+
+    def matches(header: str) -> bool:
+        tags = [t.strip().strip('"').lower() for t in header.split(",")]
+        return "*" in tags or etag in tags
+
+    names = [prefix + name for name in ("If-Match", "If-Unmodified-Since", "If-None-Match", "If-Modified-Since")]
+    if_match = request.header(names[0])
+    if if_match is not None and not matches(if_match):
+        raise OssError("PreconditionFailed", Condition=names[0])
+    since = parse_http_date(request.header(names[1]))
+    if since is not None and int(meta.last_modified) > since:
+        raise OssError("PreconditionFailed", Condition=names[1])
+    if_none = request.header(names[2])
+    if if_none is not None and matches(if_none):
+        raise OssError("NotModified")
+    modified = parse_http_date(request.header(names[3]))
+    if modified is not None and int(meta.last_modified) <= modified:
+        raise OssError("NotModified")
+
+
 def endpoint_host(request: Request) -> str:
     """The service endpoint as the client reached it, port included (Extranet/IntranetEndpoint)."""
     host = request.header("Host") or request.host
@@ -122,6 +148,16 @@ class Resource:
 
     def location(self) -> str:
         return self.config.region if self.config.region.startswith("oss-") else f"oss-{self.config.region}"
+
+    def check_overwrite(self, request: Request) -> None:
+        """``x-oss-forbid-overwrite: true`` on an existing key: 409 FileAlreadyExists."""
+        if (request.header("x-oss-forbid-overwrite") or "").lower() != "true":
+            return
+        try:
+            self.store.head(request.bucket, request.key)
+        except OssError:
+            return
+        raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
 
     def want_md5(self, request: Request) -> bool:
         return not self.config.benchmark_mode or request.header("Content-MD5") is not None

@@ -10,7 +10,7 @@ from . import ranges
 from .errors import OssError
 from .exchange import ObjectStream, Request, Response
 from .copy_object import Copier
-from .ops_common import Resource, http_date, parse_http_date, quoted
+from .ops_common import Resource, check_preconditions, http_date, quoted
 from .ops_object_attrs import requested_attributes
 from .store import ObjectMeta
 
@@ -45,13 +45,7 @@ class ObjectOps(Resource):
             return self.copier.copy_object(request)
         self.check_body(request)
         acl, tags = requested_attributes(request)
-        if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
-            try:
-                self.store.head(request.bucket, request.key)
-            except OssError:
-                pass
-            else:
-                raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+        self.check_overwrite(request)
         intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
         meta = ObjectMeta(
             key=request.key,
@@ -91,25 +85,7 @@ class ObjectOps(Resource):
 
     @staticmethod
     def _check_conditions(request: Request, meta: ObjectMeta) -> None:
-        """If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304)."""
-        etag = meta.etag.lower()
-
-        def matches(header: str) -> bool:
-            tags = [t.strip().strip('"').lower() for t in header.split(",")]
-            return "*" in tags or etag in tags
-
-        if_match = request.header("If-Match")
-        if if_match is not None and not matches(if_match):
-            raise OssError("PreconditionFailed", Condition="If-Match")
-        since = parse_http_date(request.header("If-Unmodified-Since"))
-        if since is not None and int(meta.last_modified) > since:
-            raise OssError("PreconditionFailed", Condition="If-Unmodified-Since")
-        if_none = request.header("If-None-Match")
-        if if_none is not None and matches(if_none):
-            raise OssError("NotModified")
-        modified = parse_http_date(request.header("If-Modified-Since"))
-        if modified is not None and int(meta.last_modified) <= modified:
-            raise OssError("NotModified")
+        check_preconditions(request, meta)
 
     def _resolve(self, bucket: str, key: str) -> ObjectMeta:
         """The object, or for a symlink the object it names (NoSuchKey when that is gone)."""
