@@ -116,3 +116,18 @@ def test_upload_part_copy_needs_the_upload(bucket):
     bucket.put_object("src", b"abc")
     with pytest.raises(oss2.exceptions.NoSuchUpload):
         bucket.upload_part_copy(bucket.bucket_name, "src", (0, 1), "big", "0" * 32, 1)
+
+
+def test_forbid_overwrite_on_put_and_copy(bucket):
+    bucket.put_object("src", b"new")
+    bucket.put_object("taken", b"old")
+    forbid = {"x-oss-forbid-overwrite": "true"}
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        bucket.put_object("taken", b"new", headers=forbid)
+    assert (excinfo.value.status, excinfo.value.code) == (409, "FileAlreadyExists")
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        bucket.copy_object(bucket.bucket_name, "src", "taken", headers=forbid)
+    assert excinfo.value.status == 409
+    assert bucket.get_object("taken").read() == b"old"
+    bucket.copy_object(bucket.bucket_name, "src", "free", headers=forbid)
+    assert bucket.get_object("free").read() == b"new"
