@@ -100,7 +100,7 @@ def test_utf8_metadata_signs_and_reads_back(bucket):
 
 
 def test_batch_delete_keys_with_control_characters(bucket):
-    for key in ["中文!@#$%^&*()-=文件\x0c-2.txt", "<hello>", "tab\x01key"]:
+    for key in ["中文!@#$%^&*()-=文件\x0c-2.txt", "<hello>", "tab\x01key", "url-%123-/?#:key-1", "a%2Fb"]:
         bucket.put_object(key, b"x")
         assert bucket.batch_delete_objects([key]).deleted_keys == [key]
         assert not bucket.object_exists(key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import List
-from urllib.parse import unquote
 
 from .bucket_config import check_acl, check_storage_class, encryption_from_headers, parse_xml, shield_controls, unshield_controls
 from .errors import OssError
@@ -158,9 +157,7 @@ class BucketOps(Resource):
             key = item.findtext("Key")
             if key is None:
                 raise OssError("MalformedXML")
-            key = unshield_controls(key)
-            if encoding:
-                key = unquote(key)
+            key = unshield_controls(key)  # encoding-type encodes the answer only, never the request's keys
             check_key(key)
             self.store.delete_object(request.bucket, key)
             if not quiet:
