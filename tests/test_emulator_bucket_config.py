@@ -203,9 +203,12 @@ def test_bucket_stat_counts_the_store(bucket):
 def test_defaults_oss_fills_in_and_encryption_headers_at_creation(bucket, oss_emulator):
     bucket.put_bucket_referer(oss2.models.BucketReferer(True, ["http://a.example"]))
     assert bucket.get_bucket_referer().allow_truncate_query_string is True
-    rule = oss2.models.CorsRule(allowed_origins=["*"], allowed_methods=["GET"], max_age_seconds=1)
+    rule = oss2.models.CorsRule(allowed_origins=["*"], allowed_methods=["GET"], allowed_headers=["X-Oss-Meta-A"],
+                                max_age_seconds=1)
     bucket.put_bucket_cors(oss2.models.BucketCors([rule]))
-    assert bucket.get_bucket_cors().response_vary is False
+    got = bucket.get_bucket_cors()
+    assert got.response_vary is False
+    assert got.rules[0].allowed_headers == ["x-oss-meta-a"] and got.rules[0].allowed_methods == ["GET"]
     sm4 = oss2.Bucket(bucket.auth, oss_emulator.endpoint, oss_emulator.bucket + "-sm4", region=oss_emulator.region)
     sm4.create_bucket(oss2.BUCKET_ACL_PRIVATE, headers={"x-oss-server-side-encryption": "KMS",
                                                         "x-oss-server-side-encryption-key-id": "k-1"})

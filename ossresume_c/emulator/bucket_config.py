@@ -272,17 +272,21 @@ class ConfigKind:
     deletable: bool = True
     content_type: str = "application/xml"
     defaults: Tuple[Tuple[str, str], ...] = ()  # top-level elements OSS adds when a PUT leaves them out
+    lowercased: Tuple[str, ...] = ()  # element paths whose text OSS keeps in lower case
 
     def normalized(self, body: bytes) -> bytes:
-        """The document as OSS keeps it: ``defaults`` filled in."""
-        if not self.defaults:
+        """The document as OSS keeps it: ``defaults`` filled in, ``lowercased`` texts lowered."""
+        if not self.defaults and not self.lowercased:
             return body
         root = ET.fromstring(body)
         missing = [(tag, text) for tag, text in self.defaults if root.find(tag) is None]
-        if not missing:
+        lowered = [el for path in self.lowercased for el in root.iterfind(path) if el.text and el.text != el.text.lower()]
+        if not missing and not lowered:
             return body
         for tag, text in missing:
             ET.SubElement(root, tag).text = text
+        for element in lowered:
+            element.text = (element.text or "").lower()
         return _XML + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
@@ -291,7 +295,7 @@ KINDS: Dict[str, ConfigKind] = {
     for kind in (
         ConfigKind("cors", "Cors", validate_cors,
                    missing=("NoSuchCORSConfiguration", "The CORS Configuration does not exist."),
-                   defaults=(("ResponseVary", "false"),)),
+                   defaults=(("ResponseVary", "false"),), lowercased=("CORSRule/AllowedHeader",)),
         ConfigKind("referer", "Referer", validate_referer,
                    default=_XML + b"<RefererConfiguration><AllowEmptyReferer>true</AllowEmptyReferer>"
                    b"<AllowTruncateQueryString>true</AllowTruncateQueryString>"
