@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 import http.client
@@ -34,6 +34,27 @@ USER_AGENT = f"ossresume_c/{__version__}"
 _IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
               requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
               http.client.HTTPException, ConnectionError, TimeoutError)
+
+
+class _ViewBody:
+    """A memoryview body that requests sends as is on every Python.
+
+    requests streams a body only when it has ``__iter__``, which memoryview
+    lacks before Python 3.10; there it took the view for form data and added
+    ``Content-Type: application/x-www-form-urlencoded`` after signing, so V4
+    (which signs Content-Type) got 403 SignatureDoesNotMatch on UploadPart.
+    """
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+
+    def __len__(self) -> int:
+        return self.view.nbytes
+
+    def __iter__(self) -> Iterator[memoryview]:
+        yield self.view   # one zero-copy chunk, again on every retry
 
 
 @dataclass
@@ -144,9 +165,10 @@ class Transport:
                  stream: bool, consume: Any) -> Reply:
         hdrs = dict(headers or {})
         self.sign(method, bucket, key, query, hdrs)
+        data = _ViewBody(body) if isinstance(body, memoryview) else body
         try:
             resp = self.session.request(
-                method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,
+                method, url, data=data, headers=hdrs, stream=True, allow_redirects=False,
                 timeout=(self.ctl.connect_timeout, self.ctl.read_timeout))
         except _IO_ERRORS as exc:
             return Reply(_io_status(exc, op), None)
