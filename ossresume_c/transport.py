@@ -165,7 +165,7 @@ class Transport:
                  stream: bool, consume: Any) -> Reply:
         hdrs = dict(headers or {})
         self.sign(method, bucket, key, query, hdrs)
-        data = _ViewBody(body) if isinstance(body, memoryview) else body
+        data: Any = _ViewBody(body) if isinstance(body, memoryview) else body
         try:
             resp = self.session.request(
                 method, url, data=data, headers=hdrs, stream=True, allow_redirects=False,
