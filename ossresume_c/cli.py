@@ -3,6 +3,7 @@
     ossresume cp LOCAL oss://bucket/key          resumable upload with a progress bar
     ossresume cp oss://bucket/key LOCAL          resumable download
     ossresume cp -r DIR oss://bucket/prefix/     upload a tree, skipping what is already there
+    ossresume sync DIR oss://bucket/prefix/      the same, with --delete, --include/--exclude, --dry-run
     ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
     ossresume demo [--size 256MiB]               the whole job end to end on the emulator
 
@@ -81,6 +82,22 @@ def human(nbytes: float) -> str:
 
 # -- parser -----------------------------------------------------------------------
 
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Endpoint, signing, retries, TLS and output switches shared by cp and sync."""
+    parser.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
+                        help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
+    parser.add_argument("--region", default=os.environ.get("OSS_REGION"),
+                        help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
+    parser.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
+                        help="request signature version (default 4)")
+    parser.add_argument("--max-retries", type=int, default=3, metavar="N",
+                        help="retries per request on network errors, 5xx and 429 (default 3)")
+    parser.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
+    parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ossresume",
@@ -88,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and "
                "OSS_SESSION_TOKEN; the endpoint and region from --endpoint/--region or "
                "OSS_ENDPOINT/OSS_REGION.")
-    sub = parser.add_subparsers(dest="command", metavar="{cp,emulator,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,sync,emulator,demo}")
     sub.required = True
 
     cp = sub.add_parser(
@@ -111,19 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "~/.cache/ossresume/checkpoints)")
     ck.add_argument("--no-checkpoint", action="store_true",
                     help="no checkpoint: an interrupted copy starts over")
-    cp.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
-                    help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
-    cp.add_argument("--region", default=os.environ.get("OSS_REGION"),
-                    help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
-    cp.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
-                    help="request signature version (default 4)")
-    cp.add_argument("--max-retries", type=int, default=3, metavar="N",
-                    help="retries per request on network errors, 5xx and 429 (default 3)")
-    cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
-    cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
-    cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    add_connection_options(cp)
+    from .cli_sync import add_tree_options, register as register_sync
+    add_tree_options(cp)
     cp.set_defaults(subparser=cp)
+
+    register_sync(sub)
 
     em = sub.add_parser("emulator", help="run the local OSS emulator (python -m ossresume_c.emulator)",
                         add_help=False)
@@ -362,41 +372,8 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
 
 
 def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, prefix: str) -> int:
-    from .bulk import FileOutcome, TreeInterrupted, default_checkpoint_dir, normalize_prefix, upload_tree
-    enable, path = _checkpoint_setting(args)
-    bar = ProgressBar(f"{args.source} -> oss://{bucket}/{normalize_prefix(prefix)}", None,
-                      not args.quiet)
-
-    def on_file(outcome: FileOutcome) -> None:
-        if outcome.action == "failed":
-            tqdm.write(f"ossresume: failed: {outcome.path} -> {outcome.key}: {outcome.status}",
-                       file=sys.stderr)
-        elif args.verbose:
-            tqdm.write(f"{outcome.action}: {outcome.path} -> oss://{bucket}/{outcome.key}",
-                       file=sys.stderr)
-
-    try:
-        summary = upload_tree(options, args.source, bucket, prefix, args.part_size, args.threads or 8,
-                              enable_checkpoint=enable, checkpoint_dir=path, progress=bar,
-                              on_file=on_file)
-    except TreeInterrupted as exc:
-        bar.close()
-        print(f"{exc.summary}")
-        command = shlex.join(["ossresume", *argv])
-        partial = (f"partly sent files resume from their checkpoints in {path or default_checkpoint_dir()}"
-                   if enable else "partly sent files start over (no checkpoints)")
-        _err(f"interrupted; files already uploaded are skipped by size and CRC-64 and {partial}. "
-             f"Run the same command again to resume:\n  {command}")
-        return EXIT_INTERRUPTED
-    bar.close()
-    rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
-    print(f"{summary} ({rate}/s); skipped files matched by size and CRC-64")
-    if summary.failed:
-        _err(f"{len(summary.failed)} file(s) failed; run the same command again to retry them")
-        for key, status in list(summary.failed.items())[:20]:
-            _err(f"  {key}: {status}")
-        return EXIT_FAILED
-    return EXIT_OK
+    from .cli_sync import run_tree
+    return run_tree(args, argv, options, bucket, prefix)
 
 
 # -- emulator / demo ----------------------------------------------------------------
@@ -439,6 +416,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cp(args, argv)
         if args.command == "demo":
             return _demo(args)
+        if hasattr(args, "handler"):
+            return int(args.handler(args, argv))
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
