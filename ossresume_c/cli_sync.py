@@ -138,10 +138,8 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
              f"Run the same command again to resume:\n  {command}")
         return EXIT_INTERRUPTED
     bar.close()
-    _report(summary, as_json)
-    if not as_json:
-        rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
-        print(f"({rate}/s, {summary.requests} requests)")
+    rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
+    _report(summary, as_json, f" ({rate}/s, {summary.requests} requests)")
     if summary.counts["failed"] or summary.error is not None:
         _err(f"{summary.counts['failed']} file(s) failed; run the same command again to retry them")
         for key, status in list(summary.failed.items())[:20]:
@@ -150,7 +148,7 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
     return EXIT_OK
 
 
-def _report(summary, as_json: bool) -> None:
+def _report(summary, as_json: bool, extra: str = "") -> None:
     if as_json:
         print(json.dumps({"summary": {**{k: v for k, v in summary.counts.items()},
                                       "bytes_uploaded": summary.bytes_uploaded,
@@ -160,7 +158,7 @@ def _report(summary, as_json: bool) -> None:
                                       "error": str(summary.error) if summary.error else None}}),
               flush=True)
     else:
-        print(str(summary), end=" ")
+        print(f"{summary}{extra}", flush=True)
 
 
 def _outcome_json(outcome) -> Dict[str, Any]:

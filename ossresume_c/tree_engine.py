@@ -111,10 +111,11 @@ class TreeJob:
         try:
             try:
                 self._decide_and_send(listing, local_pool)                 # 2-4
+                self._drain()                                               # 5 (the rest)
             except KeyboardInterrupt:
                 interrupted = True
                 self.stop.set()
-            self._drain()                                                   # 5 (the rest)
+                self._drain()
         finally:
             listing.close()
             local_pool.shutdown(wait=True)
