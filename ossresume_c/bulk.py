@@ -99,7 +99,6 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     cp_dir: Optional[str] = None
     if enable_checkpoint:
         cp_dir = os.path.abspath(checkpoint_dir or default_checkpoint_dir())
-        os.makedirs(cp_dir, mode=0o700, exist_ok=True)
     manifest_path: Optional[str] = None
     if manifest is None or manifest is True:
         manifest_path = default_manifest_path(default_cache_dir(), options.config.endpoint, bucket,

@@ -13,90 +13,24 @@ arguments, 130 interrupted (Ctrl-C; the message says how to resume).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import re
 import shlex
 import sys
 import time
-from typing import List, Optional, Sequence, TextIO, Tuple
+from typing import List, Optional, Sequence
 
-from tqdm import tqdm
+from .terminal import ProgressBar, human, setup_logging
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-
-
-# -- argument types -------------------------------------------------------------
-
-def parse_size(text: str) -> int:
-    """``"8MiB"``, ``"100KB"``, ``"1.5G"``, ``"65536"`` -> bytes.  K/M/G/T are
-    binary whatever the spelling: ``100KB`` is 102400 bytes, as the C SDK's
-    ``1024*100`` "100KB" part size."""
-    match = _SIZE_RE.match(text or "")
-    if not match or (match.group(3).lower().startswith("i") and not match.group(2)):
-        raise ValueError(f"not a size: {text!r} (examples: 8MiB, 100KB, 1G, 65536)")
-    number, unit = match.group(1), match.group(2).lower()
-    value = float(number) * _UNITS[unit] if "." in number else int(number) * _UNITS[unit]
-    return int(value)
-
-
-def _size_arg(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _threads_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be 1..1024, got {value}")
-    return value
-
-
-def parse_oss_url(text: str) -> Optional[Tuple[str, str]]:
-    """``oss://bucket/key`` -> ``(bucket, key)``; None when ``text`` is not an oss:// URL."""
-    if not text.lower().startswith("oss://"):
-        return None
-    rest = text[len("oss://"):]
-    bucket, _, key = rest.partition("/")
-    return bucket, key
-
-
-def human(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:.1f} TiB"  # pragma: no cover
+from .cli_args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_options
+from .cli_args import checkpoint_setting as _checkpoint_setting
+from .cli_args import err as _err
+from .cli_args import parse_oss_url, parse_size  # noqa: F401 - the CLI's public helpers
+from .cli_args import request_options as _options
+from .cli_args import size_arg as _size_arg
+from .cli_args import threads_arg as _threads_arg
 
 
 # -- parser -----------------------------------------------------------------------
-
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Endpoint, signing, retries, TLS and output switches shared by cp and sync."""
-    parser.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
-                        help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
-    parser.add_argument("--region", default=os.environ.get("OSS_REGION"),
-                        help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
-    parser.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
-                        help="request signature version (default 4)")
-    parser.add_argument("--max-retries", type=int, default=3, metavar="N",
-                        help="retries per request on network errors, 5xx and 429 (default 3)")
-    parser.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
-    parser.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -159,82 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- output helpers -----------------------------------------------------------------
 
-class _TqdmLogHandler(logging.Handler):
-    """Log lines printed above the progress bar instead of through it."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tqdm.write(f"ossresume: {record.levelname.lower()}: {self.format(record)}", file=sys.stderr)
-        except Exception:  # noqa: BLE001 - logging must never break the copy
-            self.handleError(record)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logger = logging.getLogger("ossresume_c")
-    if not any(isinstance(h, _TqdmLogHandler) for h in logger.handlers):
-        logger.addHandler(_TqdmLogHandler())
-    logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    logger.propagate = False
-
-
-class ProgressBar:
-    """A tqdm bar (bytes, rate, ETA) fed by ``callback(consumed, total)``.
-    When the transfer resumes, the bytes restored from the checkpoint (the
-    first call) become the bar's starting point, so the rate stays honest."""
-
-    def __init__(self, desc: str, total: Optional[int], enabled: bool, resuming: bool = False,
-                 stream: Optional[TextIO] = None) -> None:
-        self.bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                        disable=not enabled, file=stream or sys.stderr, dynamic_ncols=True,
-                        miniters=1, leave=True)
-        self.resuming = resuming
-        self.calls = 0
-        self.restored = 0
-
-    def __call__(self, consumed: int, total: int) -> None:
-        self.calls += 1
-        if self.bar.total != total:
-            self.bar.total = total
-        if self.calls == 1 and self.resuming and consumed > 0:
-            self.restored = consumed
-            self.bar.initial = self.bar.n = consumed
-            self.bar.refresh()
-            return
-        if consumed > self.bar.n:
-            self.bar.update(consumed - self.bar.n)
-
-    def close(self) -> None:
-        if self.calls == 0:
-            self.bar.leave = False   # nothing moved: no empty bar left behind
-        self.bar.close()
-
-
-def _err(msg: str) -> None:
-    print(f"ossresume: {msg}", file=sys.stderr, flush=True)
-
-
 # -- cp -----------------------------------------------------------------------------
-
-def _options(args: argparse.Namespace):
-    from .config import request_options_create
-    verify: object = True
-    if args.insecure:
-        verify = False
-    elif args.ca_bundle:
-        verify = args.ca_bundle
-    return request_options_create(endpoint=args.endpoint, region=args.region or None,
-                                  signature_version=args.signature_version,
-                                  max_retries=max(0, args.max_retries), verify=verify)
-
-
-def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
-    if args.no_checkpoint:
-        return False, None
-    path = args.checkpoint
-    if path and (path.endswith("/") or path.endswith(os.sep)):
-        os.makedirs(path, exist_ok=True)   # a directory: the checkpoint gets a derived name in it
-    return True, path
-
 
 def _failure(what: str, status) -> int:
     _err(f"{what} failed: {status}")
@@ -279,7 +138,7 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
         options.config.endpoint_parts()
     except ValueError as exc:
         cp_parser.error(str(exc))
-    _setup_logging(args.verbose)
+    setup_logging(args.verbose)
     if args.recursive:
         return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
     if dst:
@@ -300,14 +159,14 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, bucket: str,
            key: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .ops import response_crc
     from .params import create_resumable_clt_params
     from .upload import resumable_upload_file
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(local, bucket, key, enable, path, ".ucp")
+    checkpoint = checkpoint_location(clt, local, bucket, key, ".ucp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     try:
         total: Optional[int] = os.path.getsize(local)
@@ -337,14 +196,14 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
 
 def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, key: str,
              target: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .download import resumable_download_file
     from .ops import response_crc
     from .params import create_resumable_clt_params
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(target, bucket, key, enable, path, ".dcp")
+    checkpoint = checkpoint_location(clt, target, bucket, key, ".dcp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     bar = ProgressBar(f"oss://{bucket}/{key} -> {os.path.basename(target)}", None, not args.quiet,
                       resuming)
@@ -393,7 +252,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.size < (1 << 20):
         args.subparser.error("--size must be at least 1MiB")
     from .emulator import EmulatorError
-    _setup_logging(False)
+    setup_logging(False)
     try:
         report = run_demo(args.size, threads=args.threads, keep=args.keep, progress=not args.quiet)
     except KeyboardInterrupt:

@@ -17,6 +17,8 @@ from typing import Any, Dict, Optional, Sequence
 
 from tqdm import tqdm
 
+from .terminal import write_above
+
 
 def add_tree_options(parser: argparse.ArgumentParser) -> None:
     """The tree engine's switches, shared by ``cp -r`` and ``sync``."""
@@ -41,7 +43,7 @@ class _RuleAction(argparse.Action):
 
 
 def register(subparsers: Any) -> None:
-    from .cli import _size_arg, _threads_arg, add_connection_options
+    from .cli_args import add_connection_options, size_arg, threads_arg
     p = subparsers.add_parser(
         "sync", help="make oss://bucket/prefix/ hold the files of a directory",
         description="Upload the files of DIR that the destination lacks or holds with other "
@@ -61,9 +63,9 @@ def register(subparsers: Any) -> None:
                    help="send no write request; print what would be uploaded and deleted")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per file outcome and a final summary object")
-    p.add_argument("--part-size", type=_size_arg, default=0, metavar="SIZE",
+    p.add_argument("--part-size", type=size_arg, default=0, metavar="SIZE",
                    help="part size of big files (default automatic)")
-    p.add_argument("--threads", type=_threads_arg, default=None, metavar="N",
+    p.add_argument("--threads", type=threads_arg, default=None, metavar="N",
                    help="requests in flight at once (default 8)")
     p.add_argument("--no-checkpoint", action="store_true",
                    help="no checkpoints for big files: an interrupted one starts over")
@@ -75,7 +77,8 @@ def register(subparsers: Any) -> None:
 def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import os
 
-    from .cli import _options, _setup_logging, parse_oss_url
+    from .cli_args import parse_oss_url, request_options
+    from .terminal import setup_logging
     parser: argparse.ArgumentParser = args.subparser
     dst = parse_oss_url(args.destination)
     if not dst or not dst[0]:
@@ -85,11 +88,11 @@ def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.endpoint:
         parser.error("no endpoint: pass --endpoint or set OSS_ENDPOINT")
     try:
-        options = _options(args)
+        options = request_options(args)
         options.config.endpoint_parts()
     except ValueError as exc:
         parser.error(str(exc))
-    _setup_logging(args.verbose)
+    setup_logging(args.verbose)
     args.checkpoint = None
     return run_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
 
@@ -98,8 +101,9 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
              prefix: str) -> int:
     """Run the tree engine for ``cp -r`` or ``sync`` and report as the CLI does."""
     from .bulk import ManifestInUse, TreeInterrupted, default_checkpoint_dir, normalize_prefix, upload_tree
-    from .cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _checkpoint_setting, _err, human
-    enable, cp_path = _checkpoint_setting(args)
+    from .cli_args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, checkpoint_setting, err
+    from .terminal import human
+    enable, cp_path = checkpoint_setting(args)
     prefix = normalize_prefix(prefix)
     as_json = getattr(args, "json", False)
     dry_run = getattr(args, "dry_run", False)
@@ -125,7 +129,7 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
                               follow_symlinks=args.follow_symlinks, keep_keys=False)
     except ManifestInUse as exc:
         bar.close()
-        _err(str(exc))
+        err(str(exc))
         return EXIT_USAGE
     except TreeInterrupted as exc:
         bar.close()
@@ -134,16 +138,16 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
         partial = (f"partly sent big files resume from their checkpoints in "
                    f"{cp_path or default_checkpoint_dir()}" if enable
                    else "partly sent big files start over (no checkpoints)")
-        _err(f"interrupted; files already uploaded are skipped next time and {partial}. "
+        err(f"interrupted; files already uploaded are skipped next time and {partial}. "
              f"Run the same command again to resume:\n  {command}")
         return EXIT_INTERRUPTED
     bar.close()
     rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
     _report(summary, as_json, f" ({rate}/s, {summary.requests} requests)")
     if summary.counts["failed"] or summary.error is not None:
-        _err(f"{summary.counts['failed']} file(s) failed; run the same command again to retry them")
+        err(f"{summary.counts['failed']} file(s) failed; run the same command again to retry them")
         for key, status in list(summary.failed.items())[:20]:
-            _err(f"  {key}: {status}")
+            err(f"  {key}: {status}")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -185,7 +189,7 @@ class _FilesBar:
         self.bar.update(1)
 
     def bytes_done(self, consumed: int, total: int) -> None:
-        from .cli import human
+        from .terminal import human
         self.sent = consumed
         now = time.monotonic()
         if now - self.last >= 0.2 or consumed == total:
@@ -193,7 +197,7 @@ class _FilesBar:
             self.bar.set_postfix_str(f"{human(consumed)} / {human(total)} sent", refresh=False)
 
     def write(self, line: str) -> None:
-        tqdm.write(line, file=sys.stderr)
+        write_above(line, sys.stderr)
 
     def close(self) -> None:
         self.bar.close()

@@ -12,8 +12,8 @@ C++ programs port line by line.  Thin: every call goes to the same engine as
         print(outcome.error().Code(), outcome.error().Message(), outcome.error().RequestId())
 
 As in the C++ SDK, an empty ``checkpointDir`` means no checkpoint; otherwise it
-is a directory (created when missing) holding a checkpoint file named after
-the bucket, key and file.
+is a directory holding a checkpoint file named after the bucket, key and file
+(``checkpoint_file.checkpoint_location``: created when missing).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from . import status as st
+from .checkpoint_file import as_directory
 from .config import RequestOptions, request_options_create
 from .params import create_resumable_clt_params
 
@@ -294,10 +295,8 @@ class OssClient:
 
     def _clt_params(self, request: _ResumableRequest) -> Any:
         directory = request.CheckpointDir()
-        if directory:
-            os.makedirs(directory, exist_ok=True)
         return create_resumable_clt_params(request.PartSize(), request.ThreadNum(), bool(directory),
-                                           directory or None)
+                                           as_directory(directory) if directory else None)
 
     def _invalid(self, exc: Exception) -> Outcome:
         return Outcome(st.Status(st.INVALID_ARGUMENT, "ValidateError", str(exc)), {}, self._host)
@@ -306,7 +305,7 @@ class OssClient:
         from .upload import resumable_upload_file
         try:
             clt = self._clt_params(request)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
         status = resumable_upload_file(self.options, request.Bucket(), request.Key(),
@@ -318,7 +317,7 @@ class OssClient:
         from .download import resumable_download_file
         try:
             clt = self._clt_params(request)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
         status = resumable_download_file(self.options, request.Bucket(), request.Key(),

@@ -15,9 +15,8 @@ import threading
 from typing import Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from . import status as st
 from .transport import Transport
-
-Sent = Tuple[str, Optional[int]]      # (ETag, server CRC-64)
 
 
 class SmallPutter:
@@ -43,9 +42,10 @@ class SmallPutter:
                 s.close()
             self.socks.clear()
 
-    def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str],
-            expect_crc: Optional[int]) -> Optional[Sent]:
-        """``(etag, crc64)`` on a confirmed 200, else None (send it the regular way)."""
+    def put(self, bucket: str, key: str, body: bytearray, headers: Mapping[str, str],
+            expect_crc: Optional[int]) -> Optional[st.Status]:
+        """The Status of a confirmed 200 (with the reply's headers), else None: send it
+        the regular way."""
         if not self.enabled:
             return None
         url = urlsplit(self.t.url(bucket, key, ()))
@@ -55,7 +55,7 @@ class SmallPutter:
         lines = [f"PUT {url.path} HTTP/1.1", f"Host: {url.netloc}",
                  f"User-Agent: {self.t.session.headers['User-Agent']}"]
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)
         sock = self._socket(url.hostname or "", url.port)
         if sock is None:
             return None
@@ -73,7 +73,8 @@ class SmallPutter:
         crc = int(crc_text) if crc_text and crc_text.isdigit() else None
         if expect_crc is not None and self.t.ctl.enable_crc and crc is not None and crc != expect_crc:
             return None
-        return reply.get("etag", ""), crc
+        return st.Status(200, req_id=reply.get("x-oss-request-id", ""),
+                         resp_headers={"ETag": reply.get("etag", ""), "x-oss-hash-crc64ecma": crc_text or ""})
 
     def _socket(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
         sock = getattr(self.local, "sock", None)

@@ -30,15 +30,15 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import ops
 from . import status as st
-from .checkpoint_file import resolve_checkpoint_path
+from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
 from .layout import plan_parts
 from .manifest import Manifest
-from .params import create_resumable_clt_params
+from .params import ResumableCltParams, create_resumable_clt_params
 from .transport import Transport
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
-from .tree_tasks import PUT, VERIFY, SendContext, Task, TaskResult, run_task, SENDERS
+from .tree_tasks import PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -229,7 +229,7 @@ class TreeJob:
             status, meta = ops.head_object(transport, self.bucket, local.key)
             requests += 1
             if status.is_ok() and meta is not None and meta.crc64 is not None \
-                    and _file_crc(local.path, local.size) == meta.crc64:
+                    and file_crc(local.path, local.size) == meta.crc64:
                 return TaskResult(task, "skipped", status, local.size, local.mtime_ns, meta.crc64,
                                   meta.etag, requests=requests)
         if self.dry_run:
@@ -243,9 +243,8 @@ class TreeJob:
             self.events.put(("bytes", consumed - seen[0]))
             seen[0] = consumed
 
-        clt = create_resumable_clt_params(self.part_size, threads, self.cp_dir is not None, self.cp_dir)
         status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
-                                       dict(self.headers), None, clt, on_progress)
+                                       dict(self.headers), None, self._clt_params(threads), on_progress)
         if not status.is_ok():
             cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
             return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)
@@ -263,10 +262,13 @@ class TreeJob:
     def _has_checkpoint(self, local: LocalFile) -> bool:
         """A file that shrank to one part may have a multipart checkpoint to clean up:
         the engine does that, so such files go through it."""
-        if self.cp_dir is None:
-            return False
-        path = resolve_checkpoint_path(local.path, self.bucket, local.key, True, self.cp_dir, ".ucp")
+        path = checkpoint_location(self._clt_params(1), local.path, self.bucket, local.key, ".ucp")
         return path is not None and os.path.exists(path)
+
+    def _clt_params(self, threads: int) -> ResumableCltParams:
+        """A file's parameters: its checkpoint is a file in the tree's checkpoint directory."""
+        cp_dir = as_directory(self.cp_dir) if self.cp_dir is not None else None
+        return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
 
     # -- record ---------------------------------------------------------------------------
     def _record_finished(self, block: bool) -> None:
@@ -403,19 +405,6 @@ def _ordered(items, what: str):
             raise OrderError(f"the {what} is not in UTF-8 byte order at {item.key!r}")
         last = here
         yield item
-
-
-def _file_crc(path: str, size: int) -> Optional[int]:
-    from . import native
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return None
-    try:
-        got, crc = native.crc64_file_range(fd, 0, size)
-    finally:
-        os.close(fd)
-    return crc if got == size else None
 
 
 def _is_fatal(status: st.Status) -> bool:

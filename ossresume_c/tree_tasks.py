@@ -18,6 +18,7 @@ from typing import Dict, Optional, Tuple
 from . import native, ops
 from . import status as st
 from .config import RequestOptions
+from .put_file import change_since, file_changed, put_file
 from .small_put import SmallPutter
 from .transport import Transport
 
@@ -104,64 +105,51 @@ def _verify_then_put(ctx: SendContext, transport: Transport, putter: SmallPutter
     if not status.is_ok() and status.code != 404:
         return TaskResult(task, "failed", status, requests=1)
     if status.is_ok() and meta is not None and meta.size == task.size and meta.crc64 is not None:
-        read = _read(task.path)
-        if isinstance(read, st.Status):
-            return TaskResult(task, "failed", read, requests=1)
-        body, crc, info = read
-        if crc == meta.crc64 and len(body) == meta.size:
-            return TaskResult(task, "skipped", status, info.st_size, info.st_mtime_ns, crc,
+        try:
+            info = os.stat(task.path)
+        except OSError as exc:
+            return TaskResult(task, "failed", _stat_failure(task.path, exc), requests=1)
+        if file_crc(task.path, info.st_size) == meta.crc64 and not change_since(info, task.path):
+            return TaskResult(task, "skipped", status, info.st_size, info.st_mtime_ns, meta.crc64,
                               meta.etag, requests=1)
     return _put(ctx, transport, putter, task, 1)
 
 
 def _put(ctx: SendContext, transport: Transport, putter: SmallPutter, task: Task,
          sent: int) -> TaskResult:
-    read = _read(task.path)
-    if isinstance(read, st.Status):
-        return TaskResult(task, "failed", read, requests=sent)
-    body, crc, info = read
+    try:
+        info = os.stat(task.path)
+    except OSError as exc:
+        return TaskResult(task, "failed", _stat_failure(task.path, exc), requests=sent)
     if ctx.dry_run:
-        return TaskResult(task, "would-upload", st.Status(200), info.st_size, info.st_mtime_ns, crc,
+        return TaskResult(task, "would-upload", st.Status(200), info.st_size, info.st_mtime_ns,
                           requests=sent)
-    headers = dict(ctx.headers)
-    if not any(k.lower() == "content-type" for k in headers):
-        from .upload import guess_content_type
-        headers["Content-Type"] = guess_content_type(task.key)
-    lean = putter.put(ctx.bucket, task.key, body, headers, crc)
-    if lean is not None:
-        etag, _server_crc = lean
-        return TaskResult(task, "uploaded", st.Status(200), info.st_size, info.st_mtime_ns, crc,
-                          etag, requests=sent + 1)
-    status, _crc = ops.put_object(transport, ctx.bucket, task.key, memoryview(body), headers,
-                                  expect_crc=crc)
-    if not status.is_ok():
-        return TaskResult(task, "failed", status, requests=sent + 2)
+    status, done = put_file(transport, ctx.bucket, task.key, task.path, dict(ctx.headers),
+                            expect=info, fast=putter.put)
+    if done is None:
+        return TaskResult(task, "failed", status, requests=sent + 1)
     etag = ops.header(status.resp_headers, "ETag") or ""
-    return TaskResult(task, "uploaded", status, info.st_size, info.st_mtime_ns, crc, etag,
-                      requests=sent + 2)
+    return TaskResult(task, "uploaded", status, done.size, info.st_mtime_ns, done.crc64, etag,
+                      requests=sent + 1)
 
 
-def _read(path: str):
-    """``(body, crc64, stat)`` of a file that did not change while read, else a Status."""
+def _stat_failure(path: str, exc: OSError) -> st.Status:
+    if isinstance(exc, FileNotFoundError):
+        return file_changed(path, "it vanished")
+    return st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
+                     f"cannot open {path!r}: {exc.strerror or exc}")
+
+
+def file_crc(path: str, size: int) -> Optional[int]:
+    """CRC-64 of the first ``size`` bytes of ``path``; None when it cannot be read whole."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        if isinstance(exc, FileNotFoundError):
-            return st.Status(st.INCONSISTENT_ERROR, "FileChanged",
-                             f"{path!r} vanished during the run; nothing was sent")
-        return st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
-                         f"cannot open {path!r}: {exc.strerror or exc}")
+    except OSError:
+        return None
     try:
-        before = os.fstat(fd)
-        buf = bytearray(before.st_size)
-        got = native.read_part(fd, 0, before.st_size, buf)
-        after = os.stat(path)
-    except OSError as exc:
-        return st.Status(st.FILE_READ_ERROR, "FileReadError", f"reading {path!r}: {exc}")
+        got, crc = native.crc64_file_range(fd, 0, size)
+    except OSError:
+        return None
     finally:
         os.close(fd)
-    if got.bytes_read != before.st_size or (after.st_size, after.st_mtime_ns, after.st_ino) != \
-            (before.st_size, before.st_mtime_ns, before.st_ino):
-        return st.Status(st.INCONSISTENT_ERROR, "FileChanged",
-                         f"{path!r} changed while it was read; nothing was sent")
-    return buf, got.crc64, before
+    return crc if got == size else None
