@@ -202,7 +202,8 @@ class TreeJob:
             self._submit(self.executor or local_pool, 1, local, Task(kind, local.key, local.path,
                                                                      local.size))
         else:
-            need = min(self.threads, parts)
+            # a big file takes at most 3/4 of the slots, so that small files keep flowing
+            need = min(self.threads - self.threads // 4, parts)
             self._submit(local_pool, need, local, (action, need))
 
     def _submit(self, executor: Executor, need: int, local: LocalFile, work: object) -> None:
