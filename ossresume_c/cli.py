@@ -21,11 +21,11 @@ from typing import List, Optional, Sequence
 
 from .terminal import ProgressBar, human, setup_logging
 
-from .cli_args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_options
+from .cli_args import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_options,
+                       endpoint_options)
 from .cli_args import checkpoint_setting as _checkpoint_setting
 from .cli_args import err as _err
 from .cli_args import parse_oss_url, parse_size  # noqa: F401 - the CLI's public helpers
-from .cli_args import request_options as _options
 from .cli_args import size_arg as _size_arg
 from .cli_args import threads_arg as _threads_arg
 
@@ -133,11 +133,7 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cp_parser.error(f"-r needs a directory, and {args.source!r} is not one")
     if not args.recursive and dst and os.path.isdir(args.source):
         cp_parser.error(f"{args.source!r} is a directory (use -r to upload a tree)")
-    try:
-        options = _options(args)
-        options.config.endpoint_parts()
-    except ValueError as exc:
-        cp_parser.error(str(exc))
+    options = endpoint_options(args, cp_parser)
     setup_logging(args.verbose)
     if args.recursive:
         return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]

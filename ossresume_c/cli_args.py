@@ -94,3 +94,13 @@ def checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
 
 def err(msg: str) -> None:
     print(f"ossresume: {msg}", file=sys.stderr, flush=True)
+
+
+def endpoint_options(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    """The request options of ``args``; an endpoint that does not parse is a usage error."""
+    try:
+        options = request_options(args)
+        options.config.endpoint_parts()
+    except ValueError as exc:
+        parser.error(str(exc))
+    return options

@@ -77,7 +77,7 @@ def register(subparsers: Any) -> None:
 def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import os
 
-    from .cli_args import parse_oss_url, request_options
+    from .cli_args import endpoint_options, parse_oss_url
     from .terminal import setup_logging
     parser: argparse.ArgumentParser = args.subparser
     dst = parse_oss_url(args.destination)
@@ -87,11 +87,7 @@ def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
         parser.error(f"{args.source!r} is not a directory")
     if not args.endpoint:
         parser.error("no endpoint: pass --endpoint or set OSS_ENDPOINT")
-    try:
-        options = request_options(args)
-        options.config.endpoint_parts()
-    except ValueError as exc:
-        parser.error(str(exc))
+    options = endpoint_options(args, parser)
     setup_logging(args.verbose)
     args.checkpoint = None
     return run_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]

@@ -14,7 +14,7 @@ import pytest
 
 from ossresume_c.manifest import Manifest
 
-from helpers import get_bytes, make_file
+from helpers import build_tree, get_bytes, make_file
 
 WRITES = {"PutObject", "UploadPart", "InitiateMultipartUpload", "CompleteMultipartUpload",
           "DeleteObject"}
@@ -38,14 +38,6 @@ def log_since(emu, t0):
     return [e for e in emu.request_log() if e["time"] >= t0 and e.get("bucket") == emu.bucket]
 
 
-def build(root, files):
-    for rel, size in files.items():
-        path = root.joinpath(*rel.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        make_file(path, size, seed=len(rel) * 13 + size)
-    return root
-
-
 def assert_mirrored(emu, root, prefix):
     for dirpath, _dirs, names in os.walk(root):
         for name in names:
@@ -56,7 +48,7 @@ def assert_mirrored(emu, root, prefix):
 
 
 def test_sync_json_lines_filters_and_an_unchanged_rerun(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a.txt": 10, "b.log": 20, "sub/c.txt": 30})
+    root = build_tree(tmp_path / "t", {"a.txt": 10, "b.log": 20, "sub/c.txt": 30})
     env = cli_env(oss_emulator, tmp_path)
     dest = f"oss://{oss_emulator.bucket}/s/"
     res = run_cli(["sync", str(root), dest, "--json", "-q", "--exclude", "*", "--include", "*.txt"], env)
@@ -72,7 +64,7 @@ def test_sync_json_lines_filters_and_an_unchanged_rerun(oss_emulator, tmp_path):
 
 
 def test_sync_dry_run_and_delete(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"keep.txt": 10})
+    root = build_tree(tmp_path / "t", {"keep.txt": 10})
     env = cli_env(oss_emulator, tmp_path)
     dest = f"oss://{oss_emulator.bucket}/d/"
     assert run_cli(["sync", str(root), dest, "-q"], env).returncode == 0
@@ -90,7 +82,7 @@ def test_sync_dry_run_and_delete(oss_emulator, tmp_path):
 
 
 def test_a_manifest_in_use_exits_2_before_any_request(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a": 1})
+    root = build_tree(tmp_path / "t", {"a": 1})
     env = cli_env(oss_emulator, tmp_path)
     t0 = time.time()
     with Manifest(str(tmp_path / "m.sqlite")):
@@ -118,7 +110,7 @@ def _wait_for_writes(emu, proc, t0, count):
 def test_ctrl_c_exits_130_with_the_summary_and_the_rerun_sends_only_what_is_missing(oss_emulator, tmp_path):
     files = {f"s{i:02d}.txt": 100 + i for i in range(20)}
     files["zbig.bin"] = 1_000_000                        # 10 parts of 100 KiB
-    root = build(tmp_path / "t", files)
+    root = build_tree(tmp_path / "t", files)
     env = cli_env(oss_emulator, tmp_path)
     args = ["cp", "-r", str(root), f"oss://{oss_emulator.bucket}/c/", "--part-size", "100KB",
             "--threads", "2"]
@@ -154,7 +146,7 @@ def test_sigkill_at_a_random_moment_then_rerun_gives_byte_exact_objects(oss_emul
     rng = random.Random(seed)
     files = {f"d{i % 4}/f{i:03d}.bin": rng.randrange(0, 3000) for i in range(60)}
     files["big/a.bin"] = 450 * 1024
-    root = build(tmp_path / "t", files)
+    root = build_tree(tmp_path / "t", files)
     env = cli_env(oss_emulator, tmp_path)
     args = ["sync", str(root), f"oss://{oss_emulator.bucket}/k/", "--part-size", "100KB",
             "--threads", "3", "-q"]

@@ -16,18 +16,10 @@ from ossresume_c import ops
 from ossresume_c import status as st
 from ossresume_c.transport import Transport
 
-from helpers import file_crc, get_bytes, head, make_file, options_for
+from helpers import add_awkward_entries, build_tree, file_crc, get_bytes, head, make_file, options_for
 
 WRITES = {"PutObject", "UploadPart", "InitiateMultipartUpload", "CompleteMultipartUpload",
           "DeleteObject", "AbortMultipartUpload"}
-
-
-def build(root, files):
-    for rel, size in files.items():
-        path = root.joinpath(*rel.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        make_file(path, size, seed=len(rel) * 7 + size)
-    return root
 
 
 def log_since(emu, t0):
@@ -48,7 +40,7 @@ def put(emu, key, data):
 
 def test_new_files_take_one_request_each_and_an_unchanged_rerun_only_lists(oss_emulator, tmp_path):
     files = {f"d{i % 3}/f{i:03d}.txt": 50 + i for i in range(30)}
-    root = build(tmp_path / "t", files)
+    root = build_tree(tmp_path / "t", files)
     t0 = time.time()
     summary = run(oss_emulator, root, "p/", threads=4)
     assert summary.ok and len(summary.uploaded) == 30
@@ -64,7 +56,7 @@ def test_new_files_take_one_request_each_and_an_unchanged_rerun_only_lists(oss_e
 
 
 def test_without_a_manifest_row_a_same_size_object_is_checked_by_crc(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"same.txt": 100, "other.txt": 100, "new.txt": 5})
+    root = build_tree(tmp_path / "t", {"same.txt": 100, "other.txt": 100, "new.txt": 5})
     put(oss_emulator, "same.txt", (root / "same.txt").read_bytes())
     put(oss_emulator, "other.txt", b"x" * 100)                  # same size, other bytes
     t0 = time.time()
@@ -81,7 +73,7 @@ def test_without_a_manifest_row_a_same_size_object_is_checked_by_crc(oss_emulato
 
 
 def test_manifest_rows_never_cause_a_wrong_skip(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a.txt": 100, "b.txt": 100, "c.txt": 100})
+    root = build_tree(tmp_path / "t", {"a.txt": 100, "b.txt": 100, "c.txt": 100})
     assert run(oss_emulator, root).ok
     put(oss_emulator, "a.txt", b"y" * 100)                     # changed behind our back: new ETag
     make_file(root / "b.txt", 100, seed=99)                      # changed locally: new mtime
@@ -92,7 +84,7 @@ def test_manifest_rows_never_cause_a_wrong_skip(oss_emulator, tmp_path):
 
 
 def test_checksum_forces_head_and_crc_for_every_size_match(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a": 10, "b": 20})
+    root = build_tree(tmp_path / "t", {"a": 10, "b": 20})
     assert run(oss_emulator, root).ok
     t0 = time.time()
     summary = run(oss_emulator, root, checksum=True)
@@ -101,7 +93,7 @@ def test_checksum_forces_head_and_crc_for_every_size_match(oss_emulator, tmp_pat
 
 
 def test_a_corrupt_manifest_warns_and_is_rebuilt_from_the_listing(oss_emulator, tmp_path, caplog):
-    root = build(tmp_path / "t", {"a": 10, "b": 20})
+    root = build_tree(tmp_path / "t", {"a": 10, "b": 20})
     assert run(oss_emulator, root).ok
     for name in os.listdir(tmp_path):
         if name.startswith("manifest.sqlite"):
@@ -115,7 +107,7 @@ def test_a_corrupt_manifest_warns_and_is_rebuilt_from_the_listing(oss_emulator, 
 
 
 def test_a_manifest_in_use_is_refused_before_any_request(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a": 10})
+    root = build_tree(tmp_path / "t", {"a": 10})
     t0 = time.time()
     with Manifest(str(tmp_path / "manifest.sqlite")):
         with pytest.raises(ManifestInUse):
@@ -125,14 +117,8 @@ def test_a_manifest_in_use_is_refused_before_any_request(oss_emulator, tmp_path)
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 def test_bad_input_becomes_per_file_outcomes(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"ok.txt": 10, "sub/ok2.txt": 11})
-    os.mkfifo(root / "fifo")
-    os.symlink(root / "ok.txt", root / "link")
-    with open(os.path.join(os.fsencode(root), b"bad\xff.txt"), "wb") as fh:
-        fh.write(b"x")
-    deep = root.joinpath(*(["d" * 250] * 5))
-    deep.mkdir(parents=True)
-    (deep / "long.txt").write_bytes(b"x")
+    root = build_tree(tmp_path / "t", {"ok.txt": 10, "sub/ok2.txt": 11})
+    add_awkward_entries(root)
     outcomes = []
     summary = run(oss_emulator, root, on_file=outcomes.append)
     by_key = {o.key: o for o in outcomes}
@@ -149,7 +135,7 @@ def test_bad_input_becomes_per_file_outcomes(oss_emulator, tmp_path):
 
 
 def test_a_file_that_vanishes_during_the_run_is_file_changed(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"a": 10, "b": 10, "c": 10, "d": 10})
+    root = build_tree(tmp_path / "t", {"a": 10, "b": 10, "c": 10, "d": 10})
 
     def remove_later_file(outcome):
         if outcome.key == "a" and (root / "d").exists():
@@ -169,7 +155,7 @@ def test_an_unreadable_file_is_open_file_fail(oss_emulator, tmp_path):
     base = tempfile.mkdtemp(prefix="unreadable-")      # pytest's tmp_path is private to root
     os.chmod(base, 0o755)
     from pathlib import Path
-    root = build(Path(base) / "t", {"open.txt": 10, "secret.txt": 10})
+    root = build_tree(Path(base) / "t", {"open.txt": 10, "secret.txt": 10})
     os.chmod(root / "secret.txt", 0o000)
     work = Path(base) / "work"
     work.mkdir()
@@ -195,7 +181,7 @@ def test_an_unreadable_file_is_open_file_fail(oss_emulator, tmp_path):
 
 
 def test_refused_credentials_stop_at_the_first_refusal(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {f"f{i}": 10 for i in range(10)})
+    root = build_tree(tmp_path / "t", {f"f{i}": 10 for i in range(10)})
     opts = oss.request_options_create(endpoint=oss_emulator.endpoint, region=oss_emulator.region,
                                       access_key_id=oss_emulator.access_key_id,
                                       access_key_secret="wrong-secret")
@@ -207,7 +193,7 @@ def test_refused_credentials_stop_at_the_first_refusal(oss_emulator, tmp_path):
 
 
 def test_delete_removes_only_keys_under_the_prefix_without_a_local_file(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"keep.txt": 10, "logs/x.log": 5})
+    root = build_tree(tmp_path / "t", {"keep.txt": 10, "logs/x.log": 5})
     for key in ("p/gone.txt", "p/sub/gone2.txt", "p/logs/old.log", "p/folder/", "pq/outside.txt",
                 "other/outside.txt", "p"):
         put(oss_emulator, key, b"z")
@@ -221,7 +207,7 @@ def test_delete_removes_only_keys_under_the_prefix_without_a_local_file(oss_emul
 
 
 def test_dry_run_sends_no_write_request(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {"new.txt": 10, "same.txt": 10, "big.bin": 300 * 1024})
+    root = build_tree(tmp_path / "t", {"new.txt": 10, "same.txt": 10, "big.bin": 300 * 1024})
     put(oss_emulator, "same.txt", (root / "same.txt").read_bytes())
     put(oss_emulator, "stale.txt", b"old")
     t0 = time.time()
@@ -234,7 +220,7 @@ def test_dry_run_sends_no_write_request(oss_emulator, tmp_path):
 
 def test_a_process_pool_runs_the_small_files(oss_emulator, tmp_path):
     files = {f"f{i}.txt": 100 + i for i in range(12)}
-    root = build(tmp_path / "t", files)
+    root = build_tree(tmp_path / "t", files)
     with ProcessPoolExecutor(2) as pool:
         summary = run(oss_emulator, root, "pp/", executor=pool)
     assert summary.ok and len(summary.uploaded) == 12
@@ -243,7 +229,7 @@ def test_a_process_pool_runs_the_small_files(oss_emulator, tmp_path):
 
 
 def test_keep_keys_off_keeps_counts_only(oss_emulator, tmp_path):
-    root = build(tmp_path / "t", {f"f{i}": 3 for i in range(5)})
+    root = build_tree(tmp_path / "t", {f"f{i}": 3 for i in range(5)})
     summary = run(oss_emulator, root, keep_keys=False)
     assert summary.counts["uploaded"] == 5 and summary.uploaded == [] and summary.files == []
     assert "5 uploaded" in str(summary)

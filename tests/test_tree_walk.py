@@ -12,6 +12,8 @@ from hypothesis import strategies as hs
 from ossresume_c.tree_plan import KeyFilter, LocalFile, RemoteObject, merge
 from ossresume_c.tree_walk import walk_tree
 
+from helpers import add_awkward_entries
+
 TRICKY = "-.0:a~\u00e9\u0100\u65e5\ue000\U0001f600 "
 names = hs.text(alphabet=TRICKY, min_size=1, max_size=4).filter(lambda n: n not in (".", ".."))
 paths = hs.lists(hs.lists(names, min_size=1, max_size=3).map("/".join), max_size=15)
@@ -66,16 +68,10 @@ def test_filters_and_skipped_directories(tmp_path):
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds")
 def test_entries_that_cannot_be_sent_are_yielded_with_a_reason(tmp_path):
-    (tmp_path / "ok").write_bytes(b"123")
-    os.mkfifo(tmp_path / "fifo")
-    os.symlink(tmp_path / "ok", tmp_path / "link")
-    with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.txt"), "wb") as fh:
-        fh.write(b"x")
-    deep = tmp_path.joinpath(*(["d" * 200] * 6))
-    deep.mkdir(parents=True)
-    (deep / "long.txt").write_bytes(b"x")
+    (tmp_path / "ok.txt").write_bytes(b"123")
+    add_awkward_entries(tmp_path)
     by_key = {f.key: f for f in walk_tree(str(tmp_path), "")}
-    assert by_key["ok"].size == 3 and not by_key["ok"].problem
+    assert by_key["ok.txt"].size == 3 and not by_key["ok.txt"].problem
     assert by_key["fifo"].note == "not a regular file"
     assert "symlink not followed" in by_key["link"].note
     bad = by_key["bad\udcff.txt"]
