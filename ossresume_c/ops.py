@@ -101,6 +101,7 @@ def put_object(t: Transport, bucket: str, key: str, body: object,
         return err, None
 
     def consume(resp: requests.Response):
+        resp.content  # drain, so that the connection goes back to the pool (else: a new one per file)
         crc = response_crc(resp.headers)
         if expect_crc is not None and t.ctl.enable_crc and crc is not None and crc != expect_crc:
             return _crc_mismatch("PutObject", expect_crc, crc, resp), crc
