@@ -11,7 +11,7 @@ import os
 import stat as stat_mod
 from typing import Iterator, List, Optional, Set, Tuple
 
-from .ops import MAX_KEY_BYTES
+from .ops import MAX_KEY_BYTES, check_key
 from .tree_plan import KeyFilter, LocalFile, walk_order
 
 _Entry = Tuple[bytes, str, bool]   # (order, name, descend)
@@ -101,4 +101,5 @@ def key_problem(key: str) -> Optional[Tuple[str, str]]:
         return "InvalidArgument", f"the file name {shown!r} is not valid UTF-8, so it cannot be a key"
     if n > MAX_KEY_BYTES:
         return "InvalidArgument", f"the key is {n} bytes; OSS keys are at most {MAX_KEY_BYTES}"
-    return None
+    refused = check_key(key)           # the rest of the SDK's key rule (a leading '\\')
+    return ("InvalidArgument", refused.error_msg) if refused else None

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from ossresume_c.tree_plan import KeyFilter, LocalFile, RemoteObject, merge
-from ossresume_c.tree_walk import walk_tree
+from ossresume_c.tree_walk import key_problem, walk_tree
 
 from helpers import add_awkward_entries
 
@@ -77,6 +77,7 @@ def test_entries_that_cannot_be_sent_are_yielded_with_a_reason(tmp_path):
     bad = by_key["bad\udcff.txt"]
     assert bad.problem[0] == "InvalidArgument" and "not valid UTF-8" in bad.problem[1]
     long_key = [k for k in by_key if k.endswith("long.txt")][0]
+    assert key_problem("\\lead")[0] == "InvalidArgument"
     assert by_key[long_key].problem[0] == "InvalidArgument"
     followed = {f.key: f for f in walk_tree(str(tmp_path), "", follow_symlinks=True)}
     assert followed["link"].size == 3 and not followed["link"].note
