@@ -20,6 +20,7 @@ from .routing import check_bucket, check_key
 from .store import Store
 
 RESOURCES = (ServiceOps, BucketOps, ObjectOps, MultipartOps)
+READS = frozenset(("GetObject", "HeadObject", "GetObjectMeta"))
 
 
 class Operations:
@@ -39,5 +40,5 @@ class Operations:
         if request.target.level != "service":
             check_bucket(request.bucket)
         if request.target.level == "object":
-            check_key(request.key)
+            check_key(request.key, reading=request.op in READS)
         return handler(request)

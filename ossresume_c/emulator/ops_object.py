@@ -44,6 +44,7 @@ class ObjectOps(Resource):
                 pass
             else:
                 raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+        callback = self.read_callback(request)  # a refused callback URL stops the upload before it starts
         intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
         meta = ObjectMeta(
             key=request.key,
@@ -61,7 +62,7 @@ class ObjectOps(Resource):
             discarded=not intake.name,
         )
         self.store.commit_object(request.bucket, meta)
-        return self.body_response(intake)
+        return self.call_back(request, self.body_response(intake), callback, meta)
 
     def _object_headers(self, meta: ObjectMeta) -> List[Tuple[str, str]]:
         headers = [

@@ -15,6 +15,7 @@ import struct
 import time
 from email.utils import formatdate
 from typing import Any, Dict, Optional, Tuple
+from urllib.parse import unquote
 
 from .bodyio import (
     BodyReader,
@@ -241,6 +242,7 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
             emulator.lookup_secret,
             max_skew=config.max_skew,
             region=config.region if config.strict_region else None,
+            bare_bucket=_names_bare_bucket(request),
         )
         if result.ok:
             return
@@ -387,6 +389,12 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
             super().finish()
         except (OSError, ValueError):
             pass
+
+
+def _names_bare_bucket(request: Request) -> bool:
+    """A path-style bucket-level request whose path is ``/bucket`` (no trailing slash)."""
+    target = request.target
+    return target.level == "bucket" and not target.virtual_host and unquote(request.raw_path) == f"/{target.bucket}"
 
 
 @functools.lru_cache(maxsize=4)
