@@ -62,7 +62,8 @@ import ossresume_c as oss
 from ossresume_c import checkpoint_codec as codec
 from ossresume_c import native, ops
 from ossresume_c import status as st_codes
-from ossresume_c.checkpoint_file import resolve_checkpoint_path
+from ossresume_c.checkpoint_file import checkpoint_location
+from ossresume_c.params import create_resumable_clt_params
 from ossresume_c.emulator import start_emulator
 from ossresume_c.layout import plan_parts
 from ossresume_c.transport import Transport
@@ -337,7 +338,8 @@ class Soak:
 
     def transfer(self, spec: Spec, path: Path, source: Path | None, cp_param: str | None) -> str:
         suffix = ".ucp" if spec.kind == "upload" else ".dcp"
-        cp_path = resolve_checkpoint_path(str(path), BUCKET, spec.key, spec.checkpoint, cp_param, suffix)
+        cp_path = checkpoint_location(create_resumable_clt_params(0, 1, spec.checkpoint, cp_param), str(path),
+                                      BUCKET, spec.key, suffix)
         log_start = self.log_path.stat().st_size
         with self.emu_lock:
             self.install_faults(spec)

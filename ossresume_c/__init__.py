@@ -5,13 +5,12 @@ The public API mirrors the OSS C SDK: build ``options`` with
 then ``resumable_upload_file()`` / ``resumable_download_file()`` return a
 ``Status`` (``status_is_ok(status)``).  Logging goes to the ``ossresume_c`` logger.
 """
-__version__ = "0.1.0"
-
-from .config import (Config, HttpController, RequestOptions, config_create,  # noqa: E402
+from ._version import __version__
+from .config import (Config, HttpController, RequestOptions, config_create,
                      http_controller_create, http_io_deinitialize, http_io_initialize,
                      request_options_create)
-from .params import ResumableCltParams, create_resumable_clt_params  # noqa: E402
-from .status import Status, status_is_ok  # noqa: E402
+from .params import ResumableCltParams, create_resumable_clt_params
+from .status import Status, status_is_ok
 
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {

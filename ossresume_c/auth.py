@@ -74,7 +74,7 @@ _RESPONSE_OVERRIDES = (
     "response-content-encoding",
 )
 
-# Query parameters that take part in the V1 canonicalized resource (PROTOCOL.md).
+# Query parameters that take part in the V1 canonicalized resource (docs/protocol.md).
 SUBRESOURCES: frozenset[str] = frozenset(
     (
         "uploads",

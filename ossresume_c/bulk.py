@@ -33,10 +33,11 @@ from typing import Callable, Dict, List, Mapping, Optional
 
 from . import native, ops
 from . import status as st
-from .checkpoint_file import resolve_checkpoint_path
+from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
 from .layout import plan_parts
-from .params import create_resumable_clt_params
+from .params import ResumableCltParams, create_resumable_clt_params
+from .put_file import put_file
 from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
@@ -158,7 +159,6 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     cp_dir: Optional[str] = None
     if enable_checkpoint:
         cp_dir = os.path.abspath(checkpoint_dir or default_checkpoint_dir())
-        os.makedirs(cp_dir, mode=0o700, exist_ok=True)
     job = _TreeJob(options, root, bucket, prefix, part_size, threads, cp_dir, dict(headers or {}),
                    progress, on_file, cancel or threading.Event())
     return job.run()
@@ -364,37 +364,18 @@ class _TreeJob:
     def _has_checkpoint(self, item: _Item) -> bool:
         """A file that shrank to one part may have a multipart checkpoint to clean up:
         the engine does that, so such files go through it."""
-        path = resolve_checkpoint_path(item.path, self.bucket, item.key, self.cp_dir is not None,
-                                       self.cp_dir, ".ucp")
+        path = checkpoint_location(self._clt_params(1), item.path, self.bucket, item.key, ".ucp")
         return path is not None and os.path.exists(path)
 
+    def _clt_params(self, threads: int) -> ResumableCltParams:
+        """A file's parameters: its checkpoint is a file in the tree's checkpoint directory."""
+        cp_dir = as_directory(self.cp_dir) if self.cp_dir is not None else None
+        return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
+
     def _put_small(self, transport: Transport, item: _Item) -> st.Status:
-        from .upload import guess_content_type
-        try:
-            fd = os.open(item.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except OSError as exc:
-            return st.Status(exc.errno or st.OPEN_FILE_ERROR, "OpenFileFail",
-                             f"cannot open {item.path!r}: {exc.strerror or exc}")
-        try:
-            before = os.fstat(fd)
-            size = before.st_size
-            buf = bytearray(size)
-            got = native.read_part(fd, 0, size, buf)
-            after = os.stat(item.path)
-        except OSError as exc:
-            return st.Status(st.FILE_READ_ERROR, "FileReadError", f"reading {item.path!r}: {exc}")
-        finally:
-            os.close(fd)
-        if got.bytes_read != size or (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
-            return st.Status(st.INCONSISTENT_ERROR, "FileChanged",
-                             f"{item.path!r} changed while it was read; nothing was sent")
-        hdrs = dict(self.headers)
-        if not any(k.lower() == "content-type" for k in hdrs):
-            hdrs["Content-Type"] = guess_content_type(item.key)
-        status, _crc = ops.put_object(transport, self.bucket, item.key, memoryview(buf), hdrs,
-                                      expect_crc=got.crc64)
-        if status.is_ok():
-            self._advance(size)
+        status, sent = put_file(transport, self.bucket, item.key, item.path, self.headers)
+        if sent is not None:
+            self._advance(sent.size)
         return status
 
     def _upload_big(self, item: _Item, need: int) -> st.Status:
@@ -407,9 +388,8 @@ class _TreeJob:
             self._advance(consumed - seen[0])
             seen[0] = consumed
 
-        clt = create_resumable_clt_params(self.part_size, need, self.cp_dir is not None, self.cp_dir)
         status = resumable_upload_file(self.options, self.bucket, item.key, item.path,
-                                       dict(self.headers), None, clt, on_progress)
+                                       dict(self.headers), None, self._clt_params(need), on_progress)
         if status.is_ok() and seen[0] < item.size:
             self._advance(item.size - seen[0])
         return status

@@ -15,38 +15,51 @@ import time
 from typing import Callable, Optional, Tuple
 
 from . import checkpoint_codec as codec
+from .params import ResumableCltParams
 
 log = logging.getLogger("ossresume_c")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _UPLOAD_ID = re.compile(rb"<UploadId>([0-9A-Za-z]{16,64})</UploadId>")
+_SEPARATORS = (os.sep, os.altsep) if os.altsep else (os.sep,)
 
 
-def resolve_checkpoint_path(filepath: str, bucket: str, key: str, enable_checkpoint: bool,
-                            checkpoint_path: Optional[str], suffix: str) -> Optional[str]:
-    """The checkpoint file for this transfer, or None when checkpoints are off.
+def checkpoint_location(clt: ResumableCltParams, filepath: str, bucket: str, key: str,
+                        suffix: str) -> Optional[str]:
+    """The one checkpoint-path rule, used by every front end: where this transfer's
+    checkpoint lives, or None when ``clt.enable_checkpoint`` is off.
 
-    Default ``{filepath}{suffix}``; an existing directory gets a file named after
-    the key plus a hash of bucket, key and the absolute file path, so that
-    transfers sharing the directory never share a checkpoint.
+    ``checkpoint_path`` None (or empty) means ``{filepath}{suffix}``, next to the
+    local file.  A path ending in a separator, or naming an existing directory,
+    is a directory: the checkpoint is a file in it named after the key plus a
+    hash of bucket, key and the absolute file path, so that transfers sharing
+    the directory never share a checkpoint.  Any other path is the checkpoint
+    file itself.  Missing directories are created (mode 0700) only when the
+    transfer locks its checkpoint (:func:`prepare_parent`).
     """
-    if not enable_checkpoint:
+    if not clt.enable_checkpoint:
         return None
-    if not checkpoint_path:
+    path = clt.checkpoint_path
+    if not path:
         return filepath + suffix
-    if os.path.isdir(checkpoint_path):
+    if path.endswith(_SEPARATORS) or os.path.isdir(path):
         ident = "\n".join((bucket, key, os.path.abspath(filepath))).encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(ident).hexdigest()[:16]
         base = _SAFE_NAME.sub("_", key.rsplit("/", 1)[-1])[:80] or "object"
-        return os.path.join(checkpoint_path, f"{base}.{digest}{suffix}")
-    return checkpoint_path
+        return os.path.join(path, f"{base}.{digest}{suffix}")
+    return path
+
+
+def as_directory(path: str) -> str:
+    """``path`` spelt as a directory for :func:`checkpoint_location` (a trailing separator)."""
+    return path if path.endswith(_SEPARATORS) else path + os.sep
 
 
 def prepare_parent(path: str) -> Optional[str]:
-    """Create the checkpoint's directory if missing; the reason when impossible."""
+    """Create the checkpoint's directory if missing (mode 0700); the reason when impossible."""
     parent = os.path.dirname(os.path.abspath(path))
     try:
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(parent, mode=0o700, exist_ok=True)
     except OSError as exc:
         return f"cannot create checkpoint directory {parent!r}: {exc.strerror or exc}"
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -122,6 +135,11 @@ class CheckpointFile:
             return None, ""
         except OSError as exc:
             return None, f"unreadable checkpoint: {exc.strerror or exc}"
+        return self.decode(data)
+
+    # -- the format (the C SDK's XML; subclasses speak other SDKs' formats) ----
+    def decode(self, data: bytes) -> Tuple[Optional[codec.Checkpoint], str]:
+        """``load`` without the reading; sets ``salvaged_upload_id`` when invalid."""
         try:
             return codec.load(data), ""
         except codec.CheckpointInvalid as exc:
@@ -129,10 +147,17 @@ class CheckpointFile:
             self.salvaged_upload_id = match.group(1).decode("ascii") if match else ""
             return None, f"invalid checkpoint: {exc.reason}"
 
+    def encode(self, cp: codec.Checkpoint) -> bytes:
+        return codec.dump(cp, fill_md5=True)
+
+    def download_temp_path(self, filepath: str, meta: object) -> str:
+        """Where a download collects its bytes; ``meta`` is the object's HEAD."""
+        return filepath + ".tmp"
+
     # -- writing --------------------------------------------------------------
     def save(self, cp: codec.Checkpoint) -> None:
         """Write atomically: temp file in the same directory, fsync, rename."""
-        data = codec.dump(cp, fill_md5=True)
+        data = self.encode(cp)
         directory = os.path.dirname(os.path.abspath(self.path))
         tmp = os.path.join(directory, f".{os.path.basename(self.path)}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)

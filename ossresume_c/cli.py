@@ -12,15 +12,14 @@ arguments, 130 interrupted (Ctrl-C; the message says how to resume).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import shlex
 import sys
 import time
-from typing import List, Optional, Sequence, TextIO, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-from tqdm import tqdm
+from .terminal import ProgressBar, human, setup_logging, write_above
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,14 +68,6 @@ def parse_oss_url(text: str) -> Optional[Tuple[str, str]]:
     rest = text[len("oss://"):]
     bucket, _, key = rest.partition("/")
     return bucket, key
-
-
-def human(nbytes: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:.1f} TiB"  # pragma: no cover
 
 
 # -- parser -----------------------------------------------------------------------
@@ -149,56 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- output helpers -----------------------------------------------------------------
 
-class _TqdmLogHandler(logging.Handler):
-    """Log lines printed above the progress bar instead of through it."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tqdm.write(f"ossresume: {record.levelname.lower()}: {self.format(record)}", file=sys.stderr)
-        except Exception:  # noqa: BLE001 - logging must never break the copy
-            self.handleError(record)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logger = logging.getLogger("ossresume_c")
-    if not any(isinstance(h, _TqdmLogHandler) for h in logger.handlers):
-        logger.addHandler(_TqdmLogHandler())
-    logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    logger.propagate = False
-
-
-class ProgressBar:
-    """A tqdm bar (bytes, rate, ETA) fed by ``callback(consumed, total)``.
-    When the transfer resumes, the bytes restored from the checkpoint (the
-    first call) become the bar's starting point, so the rate stays honest."""
-
-    def __init__(self, desc: str, total: Optional[int], enabled: bool, resuming: bool = False,
-                 stream: Optional[TextIO] = None) -> None:
-        self.bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                        disable=not enabled, file=stream or sys.stderr, dynamic_ncols=True,
-                        miniters=1, leave=True)
-        self.resuming = resuming
-        self.calls = 0
-        self.restored = 0
-
-    def __call__(self, consumed: int, total: int) -> None:
-        self.calls += 1
-        if self.bar.total != total:
-            self.bar.total = total
-        if self.calls == 1 and self.resuming and consumed > 0:
-            self.restored = consumed
-            self.bar.initial = self.bar.n = consumed
-            self.bar.refresh()
-            return
-        if consumed > self.bar.n:
-            self.bar.update(consumed - self.bar.n)
-
-    def close(self) -> None:
-        if self.calls == 0:
-            self.bar.leave = False   # nothing moved: no empty bar left behind
-        self.bar.close()
-
-
 def _err(msg: str) -> None:
     print(f"ossresume: {msg}", file=sys.stderr, flush=True)
 
@@ -218,12 +159,8 @@ def _options(args: argparse.Namespace):
 
 
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
-    if args.no_checkpoint:
-        return False, None
-    path = args.checkpoint
-    if path and (path.endswith("/") or path.endswith(os.sep)):
-        os.makedirs(path, exist_ok=True)   # a directory: the checkpoint gets a derived name in it
-    return True, path
+    """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
+    return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
 
 
 def _failure(what: str, status) -> int:
@@ -269,7 +206,7 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
         options.config.endpoint_parts()
     except ValueError as exc:
         cp_parser.error(str(exc))
-    _setup_logging(args.verbose)
+    setup_logging(args.verbose)
     if args.recursive:
         return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
     if dst:
@@ -290,14 +227,14 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, bucket: str,
            key: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .ops import response_crc
     from .params import create_resumable_clt_params
     from .upload import resumable_upload_file
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(local, bucket, key, enable, path, ".ucp")
+    checkpoint = checkpoint_location(clt, local, bucket, key, ".ucp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     try:
         total: Optional[int] = os.path.getsize(local)
@@ -327,14 +264,14 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
 
 def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, key: str,
              target: str) -> int:
-    from .checkpoint_file import resolve_checkpoint_path
+    from .checkpoint_file import checkpoint_location
     from .download import resumable_download_file
     from .ops import response_crc
     from .params import create_resumable_clt_params
     enable, path = _checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
-    checkpoint = resolve_checkpoint_path(target, bucket, key, enable, path, ".dcp")
+    checkpoint = checkpoint_location(clt, target, bucket, key, ".dcp")
     resuming = bool(checkpoint and os.path.isfile(checkpoint))
     bar = ProgressBar(f"oss://{bucket}/{key} -> {os.path.basename(target)}", None, not args.quiet,
                       resuming)
@@ -369,11 +306,10 @@ def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
 
     def on_file(outcome: FileOutcome) -> None:
         if outcome.action == "failed":
-            tqdm.write(f"ossresume: failed: {outcome.path} -> {outcome.key}: {outcome.status}",
-                       file=sys.stderr)
+            write_above(f"ossresume: failed: {outcome.path} -> {outcome.key}: {outcome.status}",
+                        sys.stderr)
         elif args.verbose:
-            tqdm.write(f"{outcome.action}: {outcome.path} -> oss://{bucket}/{outcome.key}",
-                       file=sys.stderr)
+            write_above(f"{outcome.action}: {outcome.path} -> oss://{bucket}/{outcome.key}", sys.stderr)
 
     try:
         summary = upload_tree(options, args.source, bucket, prefix, args.part_size, args.threads or 8,
@@ -416,7 +352,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.size < (1 << 20):
         args.subparser.error("--size must be at least 1MiB")
     from .emulator import EmulatorError
-    _setup_logging(False)
+    setup_logging(False)
     try:
         report = run_demo(args.size, threads=args.threads, keep=args.keep, progress=not args.quiet)
     except KeyboardInterrupt:

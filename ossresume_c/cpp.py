@@ -12,8 +12,8 @@ C++ programs port line by line.  Thin: every call goes to the same engine as
         print(outcome.error().Code(), outcome.error().Message(), outcome.error().RequestId())
 
 As in the C++ SDK, an empty ``checkpointDir`` means no checkpoint; otherwise it
-is a directory (created when missing) holding a checkpoint file named after
-the bucket, key and file.
+is a directory holding a checkpoint file named after the bucket, key and file
+(``checkpoint_file.checkpoint_location``: created when missing).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from . import status as st
+from .checkpoint_file import as_directory
 from .config import RequestOptions, request_options_create
 from .params import create_resumable_clt_params
 
@@ -294,10 +295,8 @@ class OssClient:
 
     def _clt_params(self, request: _ResumableRequest) -> Any:
         directory = request.CheckpointDir()
-        if directory:
-            os.makedirs(directory, exist_ok=True)
         return create_resumable_clt_params(request.PartSize(), request.ThreadNum(), bool(directory),
-                                           directory or None)
+                                           as_directory(directory) if directory else None)
 
     def _invalid(self, exc: Exception) -> Outcome:
         return Outcome(st.Status(st.INVALID_ARGUMENT, "ValidateError", str(exc)), {}, self._host)
@@ -306,9 +305,10 @@ class OssClient:
         from .upload import resumable_upload_file
         try:
             clt = self._clt_params(request)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
+        clt = _use_cpp_records(clt, request)
         status = resumable_upload_file(self.options, request.Bucket(), request.Key(),
                                        request.FilePath(), request.MetaData().HttpMetaData(), None,
                                        clt, request._callback(), resp_headers)
@@ -318,10 +318,20 @@ class OssClient:
         from .download import resumable_download_file
         try:
             clt = self._clt_params(request)
-        except (ValueError, TypeError, OSError) as exc:
+        except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
+        clt = _use_cpp_records(clt, request)
         status = resumable_download_file(self.options, request.Bucket(), request.Key(),
                                          request.FilePath(), None, None, clt, request._callback(),
                                          resp_headers)
         return Outcome(status, resp_headers, self._host)
+
+
+def _use_cpp_records(clt: Any, request: _ResumableRequest) -> Any:
+    """Checkpoints in ``checkpointDir`` are the C++ SDK's own records (its file
+    names and JSON), so C++ programs and this facade resume each other."""
+    if not (clt.enable_checkpoint and request.CheckpointDir()):
+        return clt
+    from .cpp_checkpoint_file import CppCheckpointFormat, CppCltParams
+    return CppCltParams(**vars(clt), checkpoint_format=CppCheckpointFormat(request.CheckpointDir()))

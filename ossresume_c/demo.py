@@ -28,6 +28,7 @@ from . import checkpoint_codec, native, ops
 from .config import request_options_create
 from .params import create_resumable_clt_params
 from .status import Status
+from .terminal import ProgressBar, write_above
 
 BUCKET = "ossresume-demo"
 KEY = "demo/testfile.bin"
@@ -108,9 +109,6 @@ def _upload_parts_logged(emu, since: float) -> int:
 def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progress: bool = True,
              out: Optional[TextIO] = None, workdir: Optional[str] = None) -> DemoReport:
     """Run the demo; returns its report (``report.ok`` when every check passed)."""
-    from tqdm import tqdm
-
-    from .cli import ProgressBar
     from .download import resumable_download_file
     from .emulator import start_emulator
     from .transport import Transport
@@ -119,7 +117,7 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
     out = out or sys.stdout
 
     def say(text: str = "") -> None:
-        tqdm.write(text, file=out)
+        write_above(text, out)
         out.flush()
 
     report = DemoReport(size=size, part_size=demo_part_size(size), threads=threads)

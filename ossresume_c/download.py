@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import requests
 
@@ -22,13 +21,11 @@ from . import native
 from . import ops
 from . import status as st
 from .config import RequestOptions
-from .engine import (JobFailed, TransferJob, check_transfer_arguments, checked_call_arguments,
-                     checkpoint_write_failed, lock_checkpoint)
-from .layout import Part, PartPlan, plan_from_sizes, plan_parts
+from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
+from .layout import Part, plan_from_sizes, plan_parts
 from .params import ResumableCltParams
 from .progress import ProgressCallback
 from .reconcile import download_checkpoint_problem
-from .scheduler import PartRunner
 
 log = logging.getLogger("ossresume_c")
 
@@ -36,8 +33,7 @@ CHUNK = 1024 * 1024
 
 
 def resumable_download_file(options: RequestOptions, bucket: str, object: str, filepath: str,
-                            headers: Optional[Mapping[str, str]] = None,
-                            params: Optional[Mapping[str, str]] = None,
+                            headers: Table = None, params: Table = None,
                             clt_params: Optional[ResumableCltParams] = None,
                             progress_callback: Optional[ProgressCallback] = None,
                             resp_headers: Optional[dict] = None,
@@ -48,13 +44,10 @@ def resumable_download_file(options: RequestOptions, bucket: str, object: str, f
     ``resp_headers`` receives the HEAD response's headers.  ``headers`` go to
     the HEAD request; ``params`` is accepted and ignored, as in the C SDK.
     """
-    clt_params = checked_call_arguments(options, clt_params)
     job = DownloadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                       checkpoint_interval)
     status = job.run()
-    if resp_headers is not None:
-        resp_headers.clear()
-        resp_headers.update(job.head_headers)
+    copy_out(resp_headers, job.head_headers)
     return status
 
 
@@ -64,21 +57,19 @@ class DownloadJob(TransferJob):
         self.meta: Optional[ops.ObjectMeta] = None
         self.head_headers: Dict[str, str] = {}
         self.tmp_path = ""
-        self.plan: Optional[PartPlan] = None
-        self.done: Dict[int, int] = {}      # index -> crc64
 
     def steps(self) -> st.Status:
         self._check_arguments()
         self.open_transport()
         head = self._head()
-        self._lock_checkpoint()
+        self.lock(".dcp")
+        if self.cpfile is not None:     # the checkpoint's format names the temporary file
+            self.tmp_path = self.cpfile.download_temp_path(self.filepath, self.meta)
         if not self._resume():
             self._start_fresh()
-        assert self.plan is not None
-        self.progress.add(sum(self.plan.parts[i].size for i in self.done))
-        failure = self._fetch_missing_parts()
+        failure = self.run_parts(self._fetch_part, "ossresume-download")
         if failure is not None:
-            return self._fail(failure)
+            return self.fail(failure)
         return self._finish(head)
 
     # -- steps ----------------------------------------------------------------
@@ -104,10 +95,6 @@ class DownloadJob(TransferJob):
         self.progress.total = meta.size
         return status
 
-    def _lock_checkpoint(self) -> None:
-        self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".dcp",
-                                      self.checkpoint_interval)
-
     def _resume(self) -> bool:
         if self.cpfile is None:
             return False
@@ -128,38 +115,26 @@ class DownloadJob(TransferJob):
             log.warning("%s: %s; starting over", self.cpfile.path, problem)
             return False
         self._open_tmp(create=False)
-        self.plan = plan_from_sizes(self.meta.size, cp.part_size, [p.size for p in cp.parts])
-        claimed = [p for p in cp.parts if p.completed]
-        self.done = self._verified(claimed)
+        plan = plan_from_sizes(self.meta.size, cp.part_size, [p.size for p in cp.parts])
+        self.begin(plan, self._verified([p for p in cp.parts if p.completed]))
         log.info("resuming download of %s: %d of %d parts verified in %s", self.key, len(self.done),
-                 self.plan.count, self.tmp_path)
+                 plan.count, self.tmp_path)
         return True
 
-    def _verified(self, claimed) -> Dict[int, int]:
+    def _verified(self, claimed: List[codec.CheckpointPart]) -> Dict[int, PartDone]:
         """Parts marked done whose bytes in the .tmp still have the recorded CRC-64."""
-        if not claimed:
-            return {}
-
-        def one(p) -> Tuple[int, bool]:
-            n, crc = native.crc64_file_range(self.fd, p.offset, p.size)
-            return p.index, n == p.size and crc == p.crc64
-
-        with ThreadPoolExecutor(min(self.threads, len(claimed))) as pool:
-            ok = dict(pool.map(one, claimed))
-        crcs = {p.index: p.crc64 for p in claimed}
-        bad = [i for i, good in ok.items() if not good]
-        if bad:
+        crcs = self.crc_ranges([(p.index, p.offset, p.size) for p in claimed])
+        good = {p.index: PartDone(p.crc64) for p in claimed if crcs[p.index] == p.crc64}
+        if len(good) < len(claimed):
             log.warning("%d part(s) marked done do not match the temporary file; fetching them again",
-                        len(bad))
-        return {i: crcs[i] for i, good in ok.items() if good}
+                        len(claimed) - len(good))
+        return good
 
     def _start_fresh(self) -> None:
         assert self.meta is not None
-        self.plan = plan_parts(self.meta.size, self.clt.part_size)
-        self.done = {}
         self._open_tmp(create=True)
-        if self.cpfile is not None:
-            self._save(strict=True)
+        self.begin(plan_parts(self.meta.size, self.clt.part_size), {})
+        self.save(strict=True)
 
     def _open_tmp(self, create: bool) -> None:
         assert self.meta is not None
@@ -174,46 +149,18 @@ class DownloadJob(TransferJob):
             raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail",
                                      f"cannot open {self.tmp_path!r}: {exc.strerror or exc}")) from None
 
-    def _checkpoint(self) -> codec.Checkpoint:
+    def checkpoint(self) -> codec.Checkpoint:
         assert self.plan is not None and self.meta is not None
         parts = [codec.CheckpointPart(p.index, p.offset, p.size, p.index in self.done, self.meta.etag,
-                                      self.done.get(p.index, 0)) for p in self.plan.parts]
+                                      self.done.get(p.index, PartDone(0)).crc64) for p in self.plan.parts]
         return codec.Checkpoint(type=codec.DOWNLOAD, file_path=self.filepath, file_size=0, file_mtime=0,
                                 object_key=self.key, object_size=self.meta.size,
                                 object_last_modified=self.meta.last_modified,
                                 object_etag=self.meta.etag, upload_id="",
                                 part_size=self.plan.part_size, parts=parts)
 
-    def _save(self, strict: bool = False) -> None:
-        if self.cpfile is None:
-            return
-        try:
-            self.cpfile.save(self._checkpoint())
-        except OSError as exc:
-            if strict:
-                raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
-            log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
-
-    def _maybe_save(self) -> None:
-        if self.cpfile is not None and self.cpfile.due():
-            self._save()
-
     # -- fetching parts -------------------------------------------------------
-    def _fetch_missing_parts(self) -> Optional[st.Status]:
-        assert self.plan is not None
-        todo = [p.index for p in self.plan.parts if p.index not in self.done]
-        runner = PartRunner(self.threads, self.cancel, self.progress, self._maybe_save,
-                            "ossresume-download")
-        failure = runner.run(todo, self._fetch_part, self._record)
-        if runner.interrupted == "KeyboardInterrupt":
-            if self.cpfile is not None:
-                self._save()
-            else:   # nothing could resume it
-                self._remove_tmp()
-            raise KeyboardInterrupt
-        return failure
-
-    def _fetch_part(self, index: int) -> Tuple[Optional[st.Status], Optional[int]]:
+    def _fetch_part(self, index: int) -> Tuple[Optional[st.Status], Optional[PartDone]]:
         """Worker: a ranged GET streamed into the .tmp with pwrite, CRC-64 in C."""
         assert self.plan is not None and self.meta is not None and self.transport is not None
         part = self.plan.parts[index]
@@ -223,7 +170,7 @@ class DownloadJob(TransferJob):
                                      consume=lambda resp: self._write_body(part, resp))
         if not status.is_ok():
             return status, None
-        return None, int(crc)  # type: ignore[call-overload]
+        return None, PartDone(int(crc))  # type: ignore[call-overload]
 
     def _write_body(self, part: Part, resp: requests.Response) -> Tuple[Optional[st.Status], object]:
         length = ops.header(resp.headers, "Content-Length")
@@ -247,22 +194,11 @@ class DownloadJob(TransferJob):
             remaining -= n
         return None, crc
 
-    def _record(self, index: int, crc: int) -> None:
-        assert self.plan is not None
-        size = self.plan.parts[index].size
-        self.done[index] = crc
-        self.progress.add(size)
-        if self.cpfile is not None:
-            self.cpfile.note_progress(size)
+    def abandon(self, why: str) -> None:
+        log.info("removing %s: %s", self.tmp_path, why)
+        self._remove_tmp()
 
     # -- finishing ------------------------------------------------------------
-    def _fail(self, failure: st.Status) -> st.Status:
-        if self.cpfile is not None:
-            self._save()   # the checkpoint survives every failure
-        else:
-            self._remove_tmp()
-        return failure
-
     def _remove_tmp(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
@@ -274,9 +210,7 @@ class DownloadJob(TransferJob):
 
     def _finish(self, head: st.Status) -> st.Status:
         assert self.plan is not None and self.meta is not None
-        crc = 0
-        for p in self.plan.parts:
-            crc = native.crc64_combine(crc, self.done[p.index], p.size)
+        crc = self.combined_crc()
         if self.options.ctl.enable_crc and self.meta.crc64 is not None and crc != self.meta.crc64:
             # The bytes are wrong: nothing of this run can be trusted, as in the C SDK.
             self._remove_tmp()
@@ -291,14 +225,10 @@ class DownloadJob(TransferJob):
             self.fd = -1
             os.replace(self.tmp_path, self.filepath)
         except OSError as exc:
-            return self._fail(st.Status(st.FILE_WRITE_ERROR, "FileWriteError",
+            return self.fail(st.Status(st.FILE_WRITE_ERROR, "FileWriteError",
                                         f"cannot move {self.tmp_path!r} to {self.filepath!r}: "
                                         f"{exc.strerror or exc}"))
-        if self.cpfile is not None:
-            self.cpfile.delete()
-            self.cpfile.unlock(remove=True)
-        self.progress.report_final()
-        return head
+        return self.finish(head)
 
 
 def _bad_range(part: Part, resp: requests.Response, what: str) -> st.Status:

@@ -1,18 +1,30 @@
 """Steps shared by the upload and download engines: argument checks, the
-checkpoint lock, and the exception that ends a job with a Status."""
+checkpoint lock, recording finished parts, saving the checkpoint, failing with
+the checkpoint kept (or the transfer cleaned up), the combined CRC-64, and
+finishing; ``JobFailed`` ends a job with a Status."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from typing import Mapping, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from . import checkpoint_codec as codec
+from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, prepare_parent, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location, prepare_parent
 from .config import RequestOptions
+from .layout import PartPlan
 from .params import ResumableCltParams, create_resumable_clt_params
 from .progress import ProgressCallback, ProgressReporter
+from .scheduler import PartRunner, WorkResult
 from .transport import Transport
+
+log = logging.getLogger("ossresume_c")
+
+Table = Optional[Mapping[str, str]]   # the C SDK's aos_table_t: request headers or parameters
 
 
 class JobFailed(Exception):
@@ -58,14 +70,19 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
                     interval: float) -> Optional[CheckpointFile]:
     """Resolve, prepare and lock the checkpoint before any request is sent, so
     that a bad checkpoint location never leaks an upload."""
-    path = resolve_checkpoint_path(filepath, bucket, key, clt.enable_checkpoint, clt.checkpoint_path,
-                                   suffix)
+    path = checkpoint_location(clt, filepath, bucket, key, suffix)
     if path is None:
         return None
+    cpfile: Optional[CheckpointFile] = None
+    fmt = getattr(clt, "checkpoint_format", None)   # another SDK's names and format (CppCltParams)
+    if fmt is not None:
+        cpfile = fmt.checkpoint_file(filepath, bucket, key, suffix, interval)
+        path = cpfile.path
     problem = prepare_parent(path)
     if problem:
         raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
-    cpfile = CheckpointFile(path, interval=interval)
+    if cpfile is None:
+        cpfile = CheckpointFile(path, interval=interval)
     try:
         cpfile.lock()
     except CheckpointLocked as exc:
@@ -81,27 +98,46 @@ def checkpoint_write_failed(cpfile: CheckpointFile, exc: OSError) -> st.Status:
                      f"cannot write checkpoint {cpfile.path!r}: {exc.strerror or exc}")
 
 
+class PartDone(NamedTuple):
+    """A finished part: the CRC-64 of its bytes and, for an upload, its ETag."""
+
+    crc64: int
+    etag: str = ""
+
+
+def copy_out(target: Optional[Dict[str, str]], headers: Mapping[str, str]) -> None:
+    """Fill a C-style ``resp_headers`` out-parameter in place (when given)."""
+    if target is not None:
+        target.clear()
+        target.update(headers)
+
+
 class TransferJob:
     """What an upload and a download job share: their arguments, the transport,
-    the open file, the checkpoint, progress, and ``run()`` turning a JobFailed
-    into its Status and releasing everything whatever happened."""
+    the open file, the checkpoint, progress, the parts done, and ``run()``
+    turning a JobFailed into its Status and releasing everything whatever
+    happened.  A job supplies ``steps()``, ``checkpoint()`` (its state as a
+    checkpoint) and ``abandon(why)`` (clean up what no checkpoint can resume)."""
 
     def __init__(self, options: RequestOptions, bucket: str, key: str, filepath: str,
-                 headers: Optional[Mapping[str, str]], clt: ResumableCltParams,
+                 headers: Optional[Mapping[str, str]], clt: Optional[ResumableCltParams],
                  callback: Optional[ProgressCallback], checkpoint_interval: float) -> None:
+        self.clt = checked_call_arguments(options, clt)
         self.options = options
         self.bucket = bucket
         self.key = key
         self.filepath = filepath
         self.headers = dict(headers or {})
-        self.clt = clt
         self.checkpoint_interval = checkpoint_interval
-        self.threads = max(1, clt.thread_num)
+        self.threads = max(1, self.clt.thread_num)
         self.cancel = threading.Event()
         self.transport: Optional[Transport] = None
         self.fd = -1
         self.cpfile: Optional[CheckpointFile] = None
         self.progress = ProgressReporter(callback, 0)
+        self.plan: Optional[PartPlan] = None
+        self.done: Dict[int, PartDone] = {}   # part index -> what finished
+        self.started = False                  # there is a transfer a checkpoint can record
 
     def run(self) -> st.Status:
         try:
@@ -117,9 +153,115 @@ class TransferJob:
             if self.cpfile is not None:
                 self.cpfile.unlock()
 
+    # -- what each job supplies -------------------------------------------------
     def steps(self) -> st.Status:
         raise NotImplementedError
 
+    def checkpoint(self) -> codec.Checkpoint:
+        raise NotImplementedError
+
+    def abandon(self, why: str) -> None:
+        """Clean up a transfer that no checkpoint can resume."""
+        raise NotImplementedError
+
+    # -- shared steps -------------------------------------------------------------
     def open_transport(self) -> Transport:
         self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
         return self.transport
+
+    def lock(self, suffix: str) -> None:
+        self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, suffix,
+                                      self.checkpoint_interval)
+
+    def begin(self, plan: PartPlan, done: Dict[int, PartDone]) -> None:
+        """The transfer is under way with ``plan``; the parts in ``done`` (resumed)
+        count as progress already made."""
+        self.plan = plan
+        self.done = done
+        self.started = True
+        self.progress.add(sum(plan.parts[i].size for i in done))
+
+    def record(self, index: int, done: PartDone) -> None:
+        """A part finished (runs in the caller's thread)."""
+        assert self.plan is not None
+        size = self.plan.parts[index].size
+        self.done[index] = done
+        self.progress.add(size)
+        if self.cpfile is not None:
+            self.cpfile.note_progress(size)
+
+    def maybe_save(self) -> None:
+        if self.cpfile is not None and self.cpfile.due():
+            self.save()
+
+    def save(self, strict: bool = False) -> None:
+        """Write the checkpoint.  When ``strict``, a failed write ends the job with
+        -981 after abandoning the transfer (nothing could resume it); otherwise it
+        is logged and the next write tries again."""
+        if self.cpfile is None or not self.started:
+            return
+        try:
+            self.cpfile.save(self.checkpoint())
+        except OSError as exc:
+            if not strict:
+                log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
+                return
+            self.abandon("its checkpoint could not be written")
+            raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
+
+    def keep_or_abandon(self, why: str) -> None:
+        """The checkpoint survives every failure; without one, nothing is left behind."""
+        if self.cpfile is not None:
+            self.save()
+        elif self.started:
+            self.abandon(why)
+
+    def fail(self, failure: st.Status) -> st.Status:
+        self.keep_or_abandon("the transfer failed and has no checkpoint")
+        return failure
+
+    def run_parts(self, work: Callable[[int], WorkResult], name: str) -> Optional[st.Status]:
+        """Run ``work`` for every part not done, ``threads`` at a time, recording each
+        success; the first failure is returned.  Ctrl-C: the parts in flight finish,
+        the checkpoint is written (or the transfer abandoned) and KeyboardInterrupt
+        is re-raised."""
+        assert self.plan is not None
+        todo = [p.index for p in self.plan.parts if p.index not in self.done]
+        runner = PartRunner(self.threads, self.cancel, self.progress, self.maybe_save, name)
+        failure = runner.run(todo, work, self.record)
+        if runner.interrupted == "KeyboardInterrupt":
+            self.keep_or_abandon("interrupted without a checkpoint")
+            raise KeyboardInterrupt
+        if failure is None and len(self.done) != self.plan.count:
+            failure = st.Status(st.INTERNAL_ERROR, "InternalError", "not every part was transferred")
+        return failure
+
+    def combined_crc(self) -> int:
+        """The CRC-64 of the whole object, combined from the parts' CRCs."""
+        assert self.plan is not None
+        crc = 0
+        for p in self.plan.parts:
+            crc = native.crc64_combine(crc, self.done[p.index].crc64, p.size)
+        return crc
+
+    def crc_ranges(self, ranges: Sequence[Tuple[int, int, int]]) -> Dict[int, Optional[int]]:
+        """CRC-64 of ``(index, offset, size)`` ranges of the open file, ``threads`` at
+        a time (in C, GIL released): index -> CRC, None where the file is shorter."""
+        if not ranges:
+            return {}
+
+        def one(item: Tuple[int, int, int]) -> Tuple[int, Optional[int]]:
+            index, offset, size = item
+            n, crc = native.crc64_file_range(self.fd, offset, size)
+            return index, crc if n == size else None
+
+        with ThreadPoolExecutor(min(self.threads, len(ranges))) as pool:
+            return dict(pool.map(one, ranges))
+
+    def finish(self, status: st.Status) -> st.Status:
+        """Success: the checkpoint is deleted and the final progress reported."""
+        if self.cpfile is not None:
+            self.cpfile.delete()
+            self.cpfile.unlock(remove=True)
+        self.progress.report_final()
+        return status

@@ -29,8 +29,8 @@ def create_resumable_clt_params(part_size: int = 0, thread_num: int = 3,
     ``part_size`` 0 is automatic (8 MiB, grown to stay within 10000 parts);
     negative or over 5 GiB raises ValueError.  ``thread_num`` outside 1..1024
     becomes 1, as in the C SDK (with a warning).  ``checkpoint_path`` is kept
-    only when checkpoints are enabled; None means ``{filepath}.ucp`` / ``.dcp``,
-    an existing directory means "a file in that directory".
+    only when checkpoints are enabled; where the checkpoint then lives is
+    ``checkpoint_file.checkpoint_location`` (the one rule for every front end).
     """
     check_part_size(part_size)
     if isinstance(thread_num, bool) or not isinstance(thread_num, int):

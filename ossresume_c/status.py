@@ -67,10 +67,6 @@ def status_is_ok(status: Status) -> bool:
     return status.is_ok()
 
 
-def local_error(code: int, error_code: str, message: str, req_id: str = "") -> Status:
-    return Status(code, error_code, message, req_id)
-
-
 def _text(root: ET.Element, tag: str) -> str:
     node = root.find(tag)
     return (node.text or "") if node is not None else ""

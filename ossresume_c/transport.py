@@ -19,10 +19,10 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from . import __version__
 from . import auth
 from . import retry
 from . import status as st
+from ._version import __version__
 from .config import Endpoint, RequestOptions
 
 log = logging.getLogger("ossresume_c")
@@ -36,10 +36,6 @@ _IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
               http.client.HTTPException, ConnectionError, TimeoutError)
 
 
-class Cancelled(Exception):
-    """Raised inside a worker when the call is being cancelled."""
-
-
 @dataclass
 class Reply:
     """A finished request: its Status, the raw response (body consumed) and what
@@ -48,7 +44,6 @@ class Reply:
     status: st.Status
     response: Optional[requests.Response]
     result: Any = None
-    attempts: int = 1
 
 
 def encode_key(key: str) -> str:
@@ -139,7 +134,6 @@ class Transport:
                 if self.cancel.wait(delay):
                     break
             last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
-            last.attempts = attempt + 1
             if last.status.is_ok() or not retry.is_retryable(last.status.code):
                 return last
         assert last is not None

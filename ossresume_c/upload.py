@@ -10,37 +10,32 @@ re-check the file, Complete, and verify the whole object's CRC-64.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import os
 import queue
-from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .checkpoint_file import CheckpointFile, CheckpointLocked, resolve_checkpoint_path
+from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
-from .engine import (JobFailed, TransferJob, check_transfer_arguments, checked_call_arguments,
-                     checkpoint_write_failed, lock_checkpoint)
-from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
+from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
+from .layout import plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
 from .progress import ProgressCallback
+from .put_file import change_since, file_changed, put_file, with_content_type
 from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
                         upload_checkpoint_problem)
-from .scheduler import PartRunner
 
 log = logging.getLogger("ossresume_c")
 
 CALLBACK_HEADERS = ("x-oss-callback", "x-oss-callback-var")
 PART_HEADERS = ("x-oss-traffic-limit",)
-_EXTRA_TYPES = {".ts": "video/MP2T", ".m3u8": "application/x-mpegURL"}
 
 
 def resumable_upload_file(options: RequestOptions, bucket: str, object: str, filepath: str,
-                          headers: Optional[Mapping[str, str]] = None,
-                          params: Optional[Mapping[str, str]] = None,
+                          headers: Table = None, params: Table = None,
                           clt_params: Optional[ResumableCltParams] = None,
                           progress_callback: Optional[ProgressCallback] = None,
                           resp_headers: Optional[dict] = None,
@@ -54,24 +49,12 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
     and the checkpoint is written.
     """
-    clt_params = checked_call_arguments(options, clt_params)
-    job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
-                    checkpoint_interval)
-    status = job.run()
-    if resp_headers is not None:
-        resp_headers.clear()
-        resp_headers.update(status.resp_headers)
+    status = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
+                       checkpoint_interval).run()
+    copy_out(resp_headers, status.resp_headers)
     if resp_body is not None:
         resp_body.extend(status.resp_body)
     return status
-
-
-def guess_content_type(key: str) -> str:
-    ext = os.path.splitext(key)[1].lower()
-    if ext in _EXTRA_TYPES:
-        return _EXTRA_TYPES[ext]
-    guessed = mimetypes.guess_type("x" + ext)[0] if ext else None
-    return guessed or "application/octet-stream"
 
 
 def _pick(headers: Mapping[str, str], names: Tuple[str, ...]) -> Dict[str, str]:
@@ -83,9 +66,7 @@ class UploadJob(TransferJob):
         super().__init__(*args, **kwargs)
         self.local: Optional[LocalFile] = None
         self.stat: Optional[os.stat_result] = None
-        self.plan: Optional[PartPlan] = None
         self.upload_id = ""
-        self.done: Dict[int, Tuple[str, int]] = {}   # index -> (etag, crc64)
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -119,37 +100,32 @@ class UploadJob(TransferJob):
         self.plan = plan_parts(self.local.size, self.clt.part_size)
         return self.plan.count <= 1
 
-    def _initiate_headers(self) -> Dict[str, str]:
-        hdrs = dict(self.headers)
-        if not any(k.lower() == "content-type" for k in hdrs):
-            hdrs["Content-Type"] = guess_content_type(self.key)
-        return hdrs
-
     def _put_whole_file(self) -> st.Status:
-        assert self.local is not None and self.transport is not None
+        assert self.stat is not None and self.transport is not None
         self._discard_stale_checkpoint()
-        size = self.local.size
-        buf = bytearray(size)
-        try:
-            got = native.read_part(self.fd, 0, size, buf)
-        except OSError as exc:
-            return st.Status(st.FILE_READ_ERROR, "FileReadError", f"reading {self.filepath!r}: {exc}")
-        if got.bytes_read != size:
-            return _file_changed(self.filepath)
-        self._check_unchanged()
-        status, _crc = ops.put_object(self.transport, self.bucket, self.key, memoryview(buf),
-                                      self._initiate_headers(), expect_crc=got.crc64)
-        if status.is_ok():
-            self.progress.report_final()
-        return status
+        self._discard_stale_record()
+        status, _sent = put_file(self.transport, self.bucket, self.key, self.filepath, self.headers,
+                                 expect=self.stat)
+        return self.finish(status) if status.is_ok() else status
 
     def _discard_stale_checkpoint(self) -> None:
         """A file that now fits one request may leave a multipart checkpoint behind."""
-        path = resolve_checkpoint_path(self.filepath, self.bucket, self.key, self.clt.enable_checkpoint,
-                                       self.clt.checkpoint_path, ".ucp")
+        path = checkpoint_location(self.clt, self.filepath, self.bucket, self.key, ".ucp")
         if path is None or not os.path.isfile(path):
             return
-        cpfile = CheckpointFile(path)
+        self._discard(CheckpointFile(path))
+
+    def _discard_stale_record(self) -> None:
+        """The same for another SDK's record (the C++ facade's ``CppCltParams``)."""
+        fmt = getattr(self.clt, "checkpoint_format", None)
+        if fmt is None:
+            return
+        cpfile = fmt.checkpoint_file(self.filepath, self.bucket, self.key, ".ucp")
+        if os.path.isfile(cpfile.path):
+            self._discard(cpfile)
+
+    def _discard(self, cpfile: CheckpointFile) -> None:
+        """Abort the checkpoint's upload (even from an invalid file) and delete it."""
         try:
             cpfile.lock()
         except CheckpointLocked as exc:
@@ -158,6 +134,8 @@ class UploadJob(TransferJob):
             cp, _reason = cpfile.load()
             if cp is not None and cp.type == codec.UPLOAD and cp.upload_id:
                 self._abort_quietly(cp.upload_id, "its file changed")
+            elif cp is None and cpfile.salvaged_upload_id:
+                self._abort_quietly(cpfile.salvaged_upload_id, "its checkpoint is invalid")
             cpfile.delete()
         finally:
             cpfile.unlock(remove=True)
@@ -167,19 +145,14 @@ class UploadJob(TransferJob):
         bad = upload_part_size_error(self.plan)
         if bad:
             return st.Status(st.INVALID_ARGUMENT, "InvalidArgument", bad)
-        self._lock_checkpoint()
+        self.lock(".ucp")
         if not self._resume():
             self._initiate()
-        self.progress.add(sum(self.plan.parts[i].size for i in self.done))
         failure = self._send_missing_parts()
         if failure is not None:
-            return self._fail(failure)
+            return self.fail(failure)
         self._check_unchanged()
         return self._complete()
-
-    def _lock_checkpoint(self) -> None:
-        self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, ".ucp",
-                                      self.checkpoint_interval)
 
     def _resume(self) -> bool:
         """Continue the checkpoint's upload if it is usable; True when resumed."""
@@ -208,56 +181,40 @@ class UploadJob(TransferJob):
         if not status.is_ok():
             raise JobFailed(status)  # checkpoint kept: the next call tries again
         server = {p.number: ServerPart(p.number, p.etag, p.size, p.crc64) for p in listed}
-        local_crcs = self._local_crcs(plan, parts_to_verify(plan, server))
+        local_crcs = self.crc_ranges([(i, plan.parts[i].offset, plan.parts[i].size)
+                                      for i in parts_to_verify(plan, server)])
         recorded = [p.index for p in cp.parts if p.completed]
-        rec = reconcile_with_server(plan, recorded, server, local_crcs)
+        rec = reconcile_with_server(plan, recorded, server,
+                                    {i: c for i, c in local_crcs.items() if c is not None})
         if rec.mismatched:
             log.warning("upload %s: %d part(s) on the server differ from the file; sending them again",
                         cp.upload_id, len(rec.mismatched))
         if rec.recovered:
             log.info("upload %s: %d part(s) found on the server that the checkpoint missed",
                      cp.upload_id, len(rec.recovered))
-        self.plan = plan
         self.upload_id = cp.upload_id
-        self.done = dict(rec.done)
+        self.begin(plan, {i: PartDone(crc, etag) for i, (etag, crc) in rec.done.items()})
         log.info("resuming upload %s: %d of %d parts verified on the server", self.upload_id,
                  len(self.done), plan.count)
         return True
 
-    def _local_crcs(self, plan: PartPlan, indexes: List[int]) -> Dict[int, int]:
-        if not indexes:
-            return {}
-
-        def one(index: int) -> Tuple[int, Optional[int]]:
-            part = plan.parts[index]
-            n, crc = native.crc64_file_range(self.fd, part.offset, part.size)
-            return index, crc if n == part.size else None
-
-        with ThreadPoolExecutor(min(self.threads, len(indexes))) as pool:
-            results = list(pool.map(one, indexes))
-        return {i: c for i, c in results if c is not None}
-
     def _initiate(self) -> None:
         assert self.transport is not None and self.plan is not None and self.local is not None
         status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
-                                                           self._initiate_headers())
+                                                           with_content_type(self.headers, self.key))
         if not status.is_ok() or not upload_id:
             raise JobFailed(status)
         self.upload_id = upload_id
-        self.done = {}
-        if self.cpfile is not None:
-            try:
-                self.cpfile.save(self._checkpoint())
-            except OSError as exc:
-                self._abort_quietly(upload_id, "its checkpoint could not be written")
-                raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
+        self.begin(self.plan, {})
+        self.save(strict=True)
 
-    def _checkpoint(self) -> codec.Checkpoint:
+    def checkpoint(self) -> codec.Checkpoint:
         assert self.plan is not None and self.local is not None
         parts = []
         for p in self.plan.parts:
-            etag, crc = self.done.get(p.index, ("", 0))
-            parts.append(codec.CheckpointPart(p.index, p.offset, p.size, p.index in self.done, etag, crc))
+            done = self.done.get(p.index, PartDone(0))
+            parts.append(codec.CheckpointPart(p.index, p.offset, p.size, p.index in self.done, done.etag,
+                                              done.crc64))
         return codec.Checkpoint(type=codec.UPLOAD, file_path=self.filepath, file_size=self.local.size,
                                 file_mtime=self.local.mtime_us, object_key=self.key, object_size=0,
                                 object_last_modified="", object_etag="", upload_id=self.upload_id,
@@ -267,25 +224,13 @@ class UploadJob(TransferJob):
     def _send_missing_parts(self) -> Optional[st.Status]:
         """Send every part not yet done, ``thread_num`` at a time."""
         assert self.plan is not None
-        todo = [p.index for p in self.plan.parts if p.index not in self.done]
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
-        for _ in range(min(self.threads, len(todo))):
+        for _ in range(min(self.threads, self.plan.count - len(self.done))):
             buffers.put(bytearray(self.plan.part_size))
-        runner = PartRunner(self.threads, self.cancel, self.progress, self._maybe_save,
-                            "ossresume-upload")
-        failure = runner.run(todo, lambda i: self._upload_part(i, buffers), self._record)
-        if runner.interrupted == "KeyboardInterrupt":
-            if self.cpfile is not None:
-                self._save_quietly()
-            else:   # nothing could resume it: do not leak the upload
-                self._abort_quietly(self.upload_id, "interrupted without a checkpoint")
-            raise KeyboardInterrupt
-        if failure is None and len(self.done) != self.plan.count:
-            failure = st.Status(st.INTERNAL_ERROR, "InternalError", "not every part was sent")
-        return failure
+        return self.run_parts(lambda i: self._upload_part(i, buffers), "ossresume-upload")
 
     def _upload_part(self, index: int, buffers: "queue.SimpleQueue[bytearray]"
-                     ) -> Tuple[Optional[st.Status], Optional[Tuple[str, int]]]:
+                     ) -> Tuple[Optional[st.Status], Optional[PartDone]]:
         """Worker: read the part (CRC-64 and optional MD5 in the same C pass) and send it."""
         assert self.plan is not None and self.transport is not None
         part = self.plan.parts[index]
@@ -298,60 +243,33 @@ class UploadJob(TransferJob):
                 return st.Status(st.FILE_READ_ERROR, "FileReadError",
                                  f"reading part {part.number} of {self.filepath!r}: {exc}"), None
             if got.bytes_read != part.size:
-                return _file_changed(self.filepath), None
+                return file_changed(self.filepath, f"part {part.number} was short"), None
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
                                           headers=_pick(self.headers, PART_HEADERS))
             if not status.is_ok() or res is None:
                 return status, None
-            return None, (res.etag, got.crc64)
+            return None, PartDone(got.crc64, res.etag)
         finally:
             buffers.put(buf)
 
-    def _record(self, index: int, result: Tuple[str, int]) -> None:
-        assert self.plan is not None
-        size = self.plan.parts[index].size
-        self.done[index] = result
-        self.progress.add(size)
-        if self.cpfile is not None:
-            self.cpfile.note_progress(size)
-
-    def _maybe_save(self) -> None:
-        if self.cpfile is not None and self.cpfile.due():
-            self._save_quietly()
-
-    def _save_quietly(self) -> None:
-        if self.cpfile is None or not self.upload_id:
-            return
-        try:
-            self.cpfile.save(self._checkpoint())
-        except OSError as exc:
-            log.warning("cannot write checkpoint %s: %s", self.cpfile.path, exc)
+    def abandon(self, why: str) -> None:
+        if self.upload_id:    # do not leak the upload
+            self._abort_quietly(self.upload_id, why)
 
     # -- finishing ------------------------------------------------------------
-    def _fail(self, failure: st.Status) -> st.Status:
-        if self.cpfile is not None:
-            self._save_quietly()    # the checkpoint survives every failure
-        elif self.upload_id:
-            self._abort_quietly(self.upload_id, "the upload failed and has no checkpoint")
-        return failure
-
     def _check_unchanged(self) -> None:
         """A file modified during the upload must not become a silently wrong object."""
         assert self.stat is not None
-        try:
-            now = os.stat(self.filepath)
-        except OSError as exc:
-            raise JobFailed(self._fail(_file_changed(self.filepath, str(exc)))) from None
-        if (now.st_size, now.st_mtime_ns) != (self.stat.st_size, self.stat.st_mtime_ns) or \
-                not os.path.samestat(now, self.stat):
-            raise JobFailed(self._fail(_file_changed(self.filepath)))
+        problem = change_since(self.stat, self.filepath)
+        if problem:
+            raise JobFailed(self.fail(file_changed(self.filepath, problem)))
 
     def _complete(self) -> st.Status:
         assert self.plan is not None and self.transport is not None
-        parts = [(p.number, self.done[p.index][0]) for p in self.plan.parts]
-        expected = self._combined_crc()
+        parts = [(p.number, self.done[p.index].etag) for p in self.plan.parts]
+        expected = self.combined_crc()
         status, res = ops.complete_multipart_upload(self.transport, self.bucket, self.key,
                                                     self.upload_id, parts,
                                                     _pick(self.headers, CALLBACK_HEADERS))
@@ -361,7 +279,7 @@ class UploadJob(TransferJob):
             if confirmed is not None:
                 status, res = confirmed, None
         if not status.is_ok():
-            return self._fail(status)
+            return self.fail(status)
         server_crc = res.crc64 if res is not None else ops.response_crc(status.resp_headers)
         if server_crc is None:
             server_crc = self._object_crc()
@@ -369,19 +287,8 @@ class UploadJob(TransferJob):
             bad = st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
                             f"object CRC-64 {server_crc} differs from the file's {expected}",
                             status.req_id, status.resp_headers, status.resp_body)
-            return self._fail(bad)
-        if self.cpfile is not None:
-            self.cpfile.delete()
-            self.cpfile.unlock(remove=True)
-        self.progress.report_final()
-        return status
-
-    def _combined_crc(self) -> int:
-        assert self.plan is not None
-        crc = 0
-        for p in self.plan.parts:
-            crc = native.crc64_combine(crc, self.done[p.index][1], p.size)
-        return crc
+            return self.fail(bad)
+        return self.finish(status)
 
     def _confirm_completed(self, expected: int) -> Optional[st.Status]:
         assert self.transport is not None and self.local is not None
@@ -403,10 +310,3 @@ class UploadJob(TransferJob):
             return
         status = ops.abort_multipart_upload(transport, self.bucket, self.key, upload_id)
         log.info("aborted upload %s (%s): %s", upload_id, why, status)
-
-
-def _file_changed(path: str, detail: str = "") -> st.Status:
-    msg = f"{path!r} changed during the upload"
-    if detail:
-        msg += f" ({detail})"
-    return st.Status(st.INCONSISTENT_ERROR, "FileChanged", msg + "; nothing was completed")

@@ -3,10 +3,13 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ossresume_c import checkpoint_codec as codec
-from ossresume_c.checkpoint_file import (CheckpointFile, CheckpointLocked, prepare_parent,
-                                         resolve_checkpoint_path)
+from ossresume_c.checkpoint_file import (CheckpointFile, CheckpointLocked, as_directory,
+                                         checkpoint_location, prepare_parent)
+from ossresume_c.params import create_resumable_clt_params
 
 
 def sample(parts=6, part_size=102400):
@@ -25,25 +28,51 @@ class Clock:
         return self.t
 
 
+def where(f, bucket, key, enable, path, suffix=".ucp"):
+    return checkpoint_location(create_resumable_clt_params(0, 1, enable, path), f, bucket, key, suffix)
+
+
 def test_paths(tmp_path):
     f = str(tmp_path / "f.bin")
-    assert resolve_checkpoint_path(f, "b", "k", True, None, ".ucp") == f + ".ucp"
-    assert resolve_checkpoint_path(f, "b", "k", False, "/x", ".ucp") is None
-    assert resolve_checkpoint_path(f, "b", "k", True, "/some/file.cp", ".ucp") == "/some/file.cp"
+    assert where(f, "b", "k", True, None) == f + ".ucp"
+    assert where(f, "b", "k", True, None, ".dcp") == f + ".dcp"
+    assert where(f, "b", "k", False, "/x") is None
+    assert where(f, "b", "k", True, "/some/file.cp") == "/some/file.cp"
     d = tmp_path / "cpdir"
     d.mkdir()
-    a = resolve_checkpoint_path(f, "b", "dir/a b.bin", True, str(d), ".ucp")
+    a = where(f, "b", "dir/a b.bin", True, str(d))
     assert os.path.dirname(a) == str(d) and os.path.basename(a).startswith("a_b.bin.")
     # bucket, key and file all take part in the name
-    others = {resolve_checkpoint_path(f, "c", "dir/a b.bin", True, str(d), ".ucp"),
-              resolve_checkpoint_path(f, "b", "dir2/a b.bin", True, str(d), ".ucp"),
-              resolve_checkpoint_path(f + "2", "b", "dir/a b.bin", True, str(d), ".ucp")}
+    others = {where(f, "c", "dir/a b.bin", True, str(d)),
+              where(f, "b", "dir2/a b.bin", True, str(d)),
+              where(f + "2", "b", "dir/a b.bin", True, str(d))}
     assert a not in others and len(others) == 3
+
+
+def test_a_trailing_separator_names_a_directory_even_before_it_exists(tmp_path):
+    f = str(tmp_path / "f.bin")
+    missing = str(tmp_path / "not" / "yet")
+    a = where(f, "b", "dir/a b.bin", True, as_directory(missing))
+    assert os.path.dirname(a) == missing and a.endswith(".ucp")
+    assert not os.path.exists(missing)          # created only when a transfer locks it
+    assert as_directory(missing + os.sep) == missing + os.sep
+    (tmp_path / "made").mkdir()
+    assert where(f, "b", "k", True, str(tmp_path / "made")) == where(f, "b", "k", True,
+                                                                     str(tmp_path / "made") + os.sep)
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(key=st.text(min_size=1, max_size=300), bucket=st.text(min_size=1, max_size=20),
+       suffix=st.sampled_from([".ucp", ".dcp"]))
+def test_a_directory_always_holds_the_checkpoint(key, bucket, suffix):
+    path = where("/data/f.bin", bucket, key, True, "/cps/", suffix)
+    name = os.path.basename(path)
+    assert os.path.dirname(path) == "/cps" and name.endswith(suffix) and len(name) <= 80 + 18 + 4
 
 
 def test_prepare_parent(tmp_path):
     assert prepare_parent(str(tmp_path / "a" / "b" / "c.ucp")) is None
-    assert (tmp_path / "a" / "b").is_dir()
+    assert (tmp_path / "a" / "b").is_dir() and (os.stat(tmp_path / "a" / "b").st_mode & 0o077) == 0
     (tmp_path / "file").write_text("x")
     assert "cannot create" in prepare_parent(str(tmp_path / "file" / "sub" / "c.ucp"))
     (tmp_path / "isdir.ucp").mkdir()

@@ -1,4 +1,4 @@
-"""The OSS REST subset of PROTOCOL.md, checked byte by byte over raw signed HTTP."""
+"""The OSS REST subset of docs/protocol.md, checked byte by byte over raw signed HTTP."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""Dispatch a parsed request to the OSS operation it names (PROTOCOL.md).
+"""Dispatch a parsed request to the OSS operation it names (docs/protocol.md).
 
 Each operation takes a parsed ``Request`` and returns a ``Response`` or raises
 ``OssError``; they live with their resource (``ops_service``, ``ops_bucket``,
