@@ -1,10 +1,10 @@
-"""OSS request signing (V1 and V4) and its server-side verification.
+"""OSS request signing, V1 and V4, header and presigned.
 
-One module serves both ends: the client signs with ``sign_v1`` / ``sign_v4`` /
-``presign_v1`` / ``presign_v4`` and the emulator checks requests with
-``verify_request``. Because both use the same canonicalisation, a round trip is
-consistent by construction; the official vectors (``tests/data/signing.json``)
-pin that canonicalisation to what OSS and its SDKs compute.
+The client signs with ``sign_v1`` / ``sign_v4`` / ``presign_v1`` /
+``presign_v4``. The emulator's verification (``emulator/verify.py``) builds on
+the same canonicalisation, so a round trip is consistent by construction; the
+official vectors (``tests/data/signing.json``) pin that canonicalisation to what
+OSS and its SDKs compute.
 
 Conventions
 -----------
@@ -26,13 +26,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import Message
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from functools import lru_cache
 from time import time as _time
-from typing import Callable, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Iterable, List, Mapping, MutableMapping, Optional, Protocol, Tuple
 from urllib.parse import quote
 
 __all__ = [
@@ -54,9 +52,10 @@ __all__ = [
     "v4_signature",
     "sign_v4",
     "presign_v4",
-    "VerifyResult",
-    "verify_request",
-    "has_signature",
+    "V4_MAX_EXPIRES",
+    "V4_TERMINATOR",
+    "HeaderFields",
+    "lower_headers",
 ]
 
 Query = List[Tuple[str, Optional[str]]]
@@ -75,7 +74,7 @@ _RESPONSE_OVERRIDES = (
     "response-content-encoding",
 )
 
-# Query parameters that take part in the V1 canonicalized resource (PROTOCOL.md).
+# Query parameters that take part in the V1 canonicalized resource (docs/protocol.md).
 SUBRESOURCES: frozenset[str] = frozenset(
     (
         "uploads",
@@ -142,7 +141,13 @@ class Credentials:
 # small helpers
 
 
-def _lower_headers(headers: Union[Mapping[str, str], Message]) -> dict[str, str]:
+class HeaderFields(Protocol):
+    """Anything with ``items()`` of (name, value): a dict, an ``email.message.Message``..."""
+
+    def items(self) -> Iterable[Tuple[str, str]]: ...
+
+
+def lower_headers(headers: HeaderFields) -> dict[str, str]:
     """Lower-cased names, trimmed values. With repeated names the last one wins."""
     return {str(k).lower(): str(v).strip() for k, v in headers.items()}
 
@@ -214,7 +219,7 @@ def v1_string_to_sign(
     ``date`` overrides the date line (presigned URLs put ``Expires`` there);
     otherwise it is ``x-oss-date`` if present, else ``Date``, else empty.
     """
-    low = _lower_headers(headers)
+    low = lower_headers(headers)
     if date is None:
         date = low.get("x-oss-date") or low.get("date", "")
     oss_headers = "".join(
@@ -333,7 +338,7 @@ def v4_canonical_request(
     ``payload_hash`` if given, else the ``x-oss-content-sha256`` header, else
     UNSIGNED-PAYLOAD.
     """
-    low = _lower_headers(headers)
+    low = lower_headers(headers)
     extra = v4_additional_headers(low, additional_headers)
     signed = set(extra)
     signed.update(n for n in low if n.startswith("x-oss-") or n in _V4_DEFAULT_SIGNED)
@@ -459,339 +464,3 @@ def presign_v4(
     sts = v4_string_to_sign(canonical, stamp, scope)
     signature = v4_signature(v4_signing_key(creds.access_key_secret, stamp[:8], region, product), sts)
     return params + [("x-oss-signature", signature)]
-
-
-# ---------------------------------------------------------------------------
-# Verification (server side)
-
-
-@dataclass
-class VerifyResult:
-    """Outcome of ``verify_request``.
-
-    ``error_code`` is one of None, "AccessDenied", "InvalidAccessKeyId",
-    "SignatureDoesNotMatch", "RequestTimeTooSkewed". ``anonymous`` is True when
-    the request carried no signature at all (error AccessDenied), so a server in
-    anonymous mode can let it through. ``message`` never contains secrets.
-    """
-
-    ok: bool
-    error_code: Optional[str]
-    message: str
-    string_to_sign: Optional[str]
-    access_key_id: Optional[str]
-    anonymous: bool = False
-    signature_version: Optional[int] = None
-
-
-def _fail(
-    code: str,
-    message: str,
-    *,
-    string_to_sign: Optional[str] = None,
-    access_key_id: Optional[str] = None,
-    version: Optional[int] = None,
-    anonymous: bool = False,
-) -> VerifyResult:
-    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version)
-
-
-_MISMATCH = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your key and signing method."
-)
-
-
-def _unknown_key(access_key_id: str, version: int) -> VerifyResult:
-    return _fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.",
-                 access_key_id=access_key_id, version=version)
-
-
-def _skewed(access_key_id: str, version: int) -> VerifyResult:
-    return _fail("RequestTimeTooSkewed",
-                 "The difference between the request time and the current time is too large.",
-                 access_key_id=access_key_id, version=version)
-
-
-def _query_get(query: Query, name: str) -> Optional[str]:
-    for k, v in query:
-        if k == name:
-            return v or ""
-    return None
-
-
-def has_signature(query: Query, headers: Mapping[str, str]) -> bool:
-    """True when the request carries any OSS signature (header or presigned)."""
-    if any(str(k).lower() == "authorization" for k in headers):
-        return True
-    names = {k for k, _ in query}
-    return "Signature" in names or "x-oss-signature" in names
-
-
-def _parse_v4_date(text: str) -> Optional[float]:
-    try:
-        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return None
-
-
-def _parse_http_date(text: str) -> Optional[float]:
-    try:
-        parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
-
-
-def _parse_v4_authorization(value: str) -> Optional[dict[str, str]]:
-    """Both layouts: v2's ``Credential=..,AdditionalHeaders=..,Signature=..`` and
-    oss2's ``Credential=.., Signature=.., AdditionalHeaders=..``."""
-    rest = value[len(V4_ALGORITHM):]
-    if not rest[:1].isspace():
-        return None
-    fields: dict[str, str] = {}
-    for item in rest.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, val = item.partition("=")
-        if not sep:
-            return None
-        fields[name.strip()] = val.strip()
-    if "Credential" not in fields or "Signature" not in fields:
-        return None
-    return fields
-
-
-def _split_credential(credential: str) -> Optional[Tuple[str, str, str, str]]:
-    """``ak/date/region/product/aliyun_v4_request`` -> (ak, date, region, product)."""
-    parts = credential.rsplit("/", 4)
-    if len(parts) != 5 or parts[4] != V4_TERMINATOR or not all(parts[:4]):
-        return None
-    return parts[0], parts[1], parts[2], parts[3]
-
-
-def verify_request(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    headers: Union[Mapping[str, str], Message],
-    lookup_secret: Callable[[str], Optional[str]],
-    now: Optional[float] = None,
-    max_skew: float = 900,
-    region: Optional[str] = None,
-) -> VerifyResult:
-    """Check the signature of a received request.
-
-    ``bucket``/``key``/``query`` are decoded. Header V1, header V4 (both
-    layouts), presigned V1 and presigned V4 are recognised. Checks, in order:
-    the form of the signature (else AccessDenied), the date (missing or bad:
-    AccessDenied; skewed or, for presigned URLs, expired: RequestTimeTooSkewed /
-    AccessDenied), the key id (InvalidAccessKeyId), then the signature
-    (SignatureDoesNotMatch with the StringToSign the server computed).
-
-    V4's region and product come from the credential scope. If ``region`` is
-    given and the scope names another region, the result is AccessDenied
-    ("invalid signing region"), like a real endpoint serving one region.
-    """
-    low = _lower_headers(headers)
-    current = _now(now)
-    authorization = low.get("authorization")
-    if authorization:
-        if authorization.startswith(V4_ALGORITHM):
-            return _verify_v4_header(method, bucket, key, query, low, authorization, lookup_secret, current, max_skew, region)
-        if authorization.startswith("OSS "):
-            return _verify_v1_header(method, bucket, key, query, low, authorization, lookup_secret, current, max_skew)
-        return _fail("AccessDenied", "Unsupported Authorization header.")
-    names = {k for k, _ in query}
-    if "x-oss-signature" in names or "x-oss-signature-version" in names or "x-oss-credential" in names:
-        return _verify_v4_presign(method, bucket, key, query, low, lookup_secret, current, region)
-    if "Signature" in names or "OSSAccessKeyId" in names:
-        return _verify_v1_presign(method, bucket, key, query, low, lookup_secret, current)
-    return _fail("AccessDenied", "The request carries no signature (anonymous access denied).", anonymous=True)
-
-
-def _check_v1(
-    secret: str, access_key_id: str, signature: str, string_to_sign: str
-) -> VerifyResult:
-    expected = v1_signature(secret, string_to_sign)
-    if hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
-        return VerifyResult(True, None, "OK", string_to_sign, access_key_id, False, 1)
-    return _fail("SignatureDoesNotMatch", _MISMATCH, string_to_sign=string_to_sign, access_key_id=access_key_id, version=1)
-
-
-def _verify_v1_header(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    low: dict[str, str],
-    authorization: str,
-    lookup_secret: Callable[[str], Optional[str]],
-    now: float,
-    max_skew: float,
-) -> VerifyResult:
-    access_key_id, sep, signature = authorization[4:].strip().rpartition(":")
-    if not sep or not access_key_id or not signature:
-        return _fail("AccessDenied", "Malformed V1 Authorization header.", version=1)
-    date_text = low.get("x-oss-date") or low.get("date")
-    if not date_text:
-        return _fail("AccessDenied", "The request has no Date or x-oss-date header.", access_key_id=access_key_id, version=1)
-    when = _parse_http_date(date_text)
-    if when is None:
-        return _fail("AccessDenied", "Invalid date in Date or x-oss-date.", access_key_id=access_key_id, version=1)
-    if abs(now - when) > max_skew:
-        return _skewed(access_key_id, 1)
-    secret = lookup_secret(access_key_id)
-    if secret is None:
-        return _unknown_key(access_key_id, 1)
-    sts = v1_string_to_sign(method, bucket, key, query, low, date=date_text)
-    return _check_v1(secret, access_key_id, signature, sts)
-
-
-def _verify_v1_presign(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    low: dict[str, str],
-    lookup_secret: Callable[[str], Optional[str]],
-    now: float,
-) -> VerifyResult:
-    access_key_id = _query_get(query, "OSSAccessKeyId")
-    expires = _query_get(query, "Expires")
-    signature = _query_get(query, "Signature")
-    if not access_key_id or not expires or not signature:
-        return _fail("AccessDenied", "Presigned V1 URL needs OSSAccessKeyId, Expires and Signature.", version=1)
-    try:
-        expires_at = int(expires)
-    except ValueError:
-        return _fail("AccessDenied", "Invalid Expires in presigned URL.", access_key_id=access_key_id, version=1)
-    if now > expires_at:
-        return _fail("AccessDenied", "Request has expired.", access_key_id=access_key_id, version=1)
-    secret = lookup_secret(access_key_id)
-    if secret is None:
-        return _unknown_key(access_key_id, 1)
-    sts = v1_string_to_sign(method, bucket, key, query, low, date=expires)
-    return _check_v1(secret, access_key_id, signature, sts)
-
-
-def _check_v4(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    low: Mapping[str, str],
-    additional: Iterable[str],
-    stamp: str,
-    credential: Tuple[str, str, str, str],
-    signature: str,
-    secret: str,
-    payload_hash: Optional[str] = None,
-) -> VerifyResult:
-    access_key_id, date, region, product = credential
-    canonical = v4_canonical_request(method, bucket, key, query, low, additional, payload_hash)
-    sts = v4_string_to_sign(canonical, stamp, v4_scope(date, region, product))
-    expected = v4_signature(v4_signing_key(secret, date, region, product), sts)
-    if hmac.compare_digest(expected.encode("ascii"), signature.lower().encode("utf-8", "replace")):
-        return VerifyResult(True, None, "OK", sts, access_key_id, False, 4)
-    return _fail("SignatureDoesNotMatch", _MISMATCH, string_to_sign=sts, access_key_id=access_key_id, version=4)
-
-
-def _split_additional(text: Optional[str]) -> list[str]:
-    return [name for name in (text or "").split(";") if name.strip()]
-
-
-def _v4_scope_error(
-    credential: Tuple[str, str, str, str], stamp: str, region: Optional[str]
-) -> Optional[VerifyResult]:
-    access_key_id, date, scope_region, _ = credential
-    if date != stamp[:8]:
-        return _fail("AccessDenied", "The credential scope date does not match x-oss-date.", access_key_id=access_key_id, version=4)
-    if region is not None and scope_region != region:
-        return _fail("AccessDenied", f"Invalid signing region in credential scope: expected {region!r}.", access_key_id=access_key_id, version=4)
-    return None
-
-
-def _verify_v4_header(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    low: dict[str, str],
-    authorization: str,
-    lookup_secret: Callable[[str], Optional[str]],
-    now: float,
-    max_skew: float,
-    region: Optional[str],
-) -> VerifyResult:
-    fields = _parse_v4_authorization(authorization)
-    credential = _split_credential(fields["Credential"]) if fields else None
-    if fields is None or credential is None:
-        return _fail("AccessDenied", "Malformed OSS4-HMAC-SHA256 Authorization header.", version=4)
-    access_key_id = credential[0]
-    stamp = low.get("x-oss-date")
-    if not stamp:
-        return _fail("AccessDenied", "The request has no x-oss-date header.", access_key_id=access_key_id, version=4)
-    when = _parse_v4_date(stamp)
-    if when is None:
-        return _fail("AccessDenied", "Invalid x-oss-date (expected yyyymmddTHHMMSSZ).", access_key_id=access_key_id, version=4)
-    if abs(now - when) > max_skew:
-        return _skewed(access_key_id, 4)
-    error = _v4_scope_error(credential, stamp, region)
-    if error is not None:
-        return error
-    secret = lookup_secret(access_key_id)
-    if secret is None:
-        return _unknown_key(access_key_id, 4)
-    additional = _split_additional(fields.get("AdditionalHeaders"))
-    return _check_v4(method, bucket, key, query, low, additional, stamp, credential, fields["Signature"], secret)
-
-
-def _verify_v4_presign(
-    method: str,
-    bucket: Optional[str],
-    key: Optional[str],
-    query: Query,
-    low: dict[str, str],
-    lookup_secret: Callable[[str], Optional[str]],
-    now: float,
-    region: Optional[str],
-) -> VerifyResult:
-    version = _query_get(query, "x-oss-signature-version")
-    raw_credential = _query_get(query, "x-oss-credential")
-    stamp = _query_get(query, "x-oss-date")
-    expires = _query_get(query, "x-oss-expires")
-    signature = _query_get(query, "x-oss-signature")
-    credential = _split_credential(raw_credential) if raw_credential else None
-    if version != V4_ALGORITHM or credential is None or not signature:
-        return _fail("AccessDenied", "Malformed V4 presigned URL.", version=4)
-    access_key_id = credential[0]
-    when = _parse_v4_date(stamp) if stamp else None
-    if stamp is None or when is None:
-        return _fail("AccessDenied", "Missing or invalid x-oss-date in presigned URL.", access_key_id=access_key_id, version=4)
-    try:
-        lifetime = int(expires or "")
-    except ValueError:
-        return _fail("AccessDenied", "Missing or invalid x-oss-expires in presigned URL.", access_key_id=access_key_id, version=4)
-    if not 0 < lifetime <= V4_MAX_EXPIRES:
-        return _fail("AccessDenied", "x-oss-expires must be within 1 second and 7 days.", access_key_id=access_key_id, version=4)
-    if now > when + lifetime:
-        return _fail("AccessDenied", "Request has expired.", access_key_id=access_key_id, version=4)
-    error = _v4_scope_error(credential, stamp, region)
-    if error is not None:
-        return error
-    secret = lookup_secret(access_key_id)
-    if secret is None:
-        return _unknown_key(access_key_id, 4)
-    additional = _split_additional(_query_get(query, "x-oss-additional-headers"))
-    signed_query = [(k, v) for k, v in query if k != "x-oss-signature"]
-    return _check_v4(
-        method, bucket, key, signed_query, low, additional, stamp, credential, signature, secret,
-        payload_hash=UNSIGNED_PAYLOAD,
-    )

@@ -135,6 +135,11 @@ class CheckpointFile:
             return None, ""
         except OSError as exc:
             return None, f"unreadable checkpoint: {exc.strerror or exc}"
+        return self.decode(data)
+
+    # -- the format (the C SDK's XML; subclasses speak other SDKs' formats) ----
+    def decode(self, data: bytes) -> Tuple[Optional[codec.Checkpoint], str]:
+        """``load`` without the reading; sets ``salvaged_upload_id`` when invalid."""
         try:
             return codec.load(data), ""
         except codec.CheckpointInvalid as exc:
@@ -142,10 +147,17 @@ class CheckpointFile:
             self.salvaged_upload_id = match.group(1).decode("ascii") if match else ""
             return None, f"invalid checkpoint: {exc.reason}"
 
+    def encode(self, cp: codec.Checkpoint) -> bytes:
+        return codec.dump(cp, fill_md5=True)
+
+    def download_temp_path(self, filepath: str, meta: object) -> str:
+        """Where a download collects its bytes; ``meta`` is the object's HEAD."""
+        return filepath + ".tmp"
+
     # -- writing --------------------------------------------------------------
     def save(self, cp: codec.Checkpoint) -> None:
         """Write atomically: temp file in the same directory, fsync, rename."""
-        data = codec.dump(cp, fill_md5=True)
+        data = self.encode(cp)
         directory = os.path.dirname(os.path.abspath(self.path))
         tmp = os.path.join(directory, f".{os.path.basename(self.path)}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)

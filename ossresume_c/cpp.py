@@ -308,6 +308,7 @@ class OssClient:
         except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
+        clt = _use_cpp_records(clt, request)
         status = resumable_upload_file(self.options, request.Bucket(), request.Key(),
                                        request.FilePath(), request.MetaData().HttpMetaData(), None,
                                        clt, request._callback(), resp_headers)
@@ -320,7 +321,17 @@ class OssClient:
         except (ValueError, TypeError) as exc:
             return self._invalid(exc)
         resp_headers: Dict[str, str] = {}
+        clt = _use_cpp_records(clt, request)
         status = resumable_download_file(self.options, request.Bucket(), request.Key(),
                                          request.FilePath(), None, None, clt, request._callback(),
                                          resp_headers)
         return Outcome(status, resp_headers, self._host)
+
+
+def _use_cpp_records(clt: Any, request: _ResumableRequest) -> Any:
+    """Checkpoints in ``checkpointDir`` are the C++ SDK's own records (its file
+    names and JSON), so C++ programs and this facade resume each other."""
+    if not (clt.enable_checkpoint and request.CheckpointDir()):
+        return clt
+    from .cpp_checkpoint_file import CppCheckpointFormat, CppCltParams
+    return CppCltParams(**vars(clt), checkpoint_format=CppCheckpointFormat(request.CheckpointDir()))

@@ -63,6 +63,8 @@ class DownloadJob(TransferJob):
         self.open_transport()
         head = self._head()
         self.lock(".dcp")
+        if self.cpfile is not None:     # the checkpoint's format names the temporary file
+            self.tmp_path = self.cpfile.download_temp_path(self.filepath, self.meta)
         if not self._resume():
             self._start_fresh()
         failure = self.run_parts(self._fetch_part, "ossresume-download")

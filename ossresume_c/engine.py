@@ -73,10 +73,16 @@ def lock_checkpoint(clt: ResumableCltParams, filepath: str, bucket: str, key: st
     path = checkpoint_location(clt, filepath, bucket, key, suffix)
     if path is None:
         return None
+    cpfile: Optional[CheckpointFile] = None
+    fmt = getattr(clt, "checkpoint_format", None)   # another SDK's names and format (CppCltParams)
+    if fmt is not None:
+        cpfile = fmt.checkpoint_file(filepath, bucket, key, suffix, interval)
+        path = cpfile.path
     problem = prepare_parent(path)
     if problem:
         raise JobFailed(st.Status(st.OPEN_FILE_ERROR, "OpenFileFail", problem))
-    cpfile = CheckpointFile(path, interval=interval)
+    if cpfile is None:
+        cpfile = CheckpointFile(path, interval=interval)
     try:
         cpfile.lock()
     except CheckpointLocked as exc:

@@ -103,6 +103,7 @@ class UploadJob(TransferJob):
     def _put_whole_file(self) -> st.Status:
         assert self.stat is not None and self.transport is not None
         self._discard_stale_checkpoint()
+        self._discard_stale_record()
         status, _sent = put_file(self.transport, self.bucket, self.key, self.filepath, self.headers,
                                  expect=self.stat)
         return self.finish(status) if status.is_ok() else status
@@ -112,7 +113,19 @@ class UploadJob(TransferJob):
         path = checkpoint_location(self.clt, self.filepath, self.bucket, self.key, ".ucp")
         if path is None or not os.path.isfile(path):
             return
-        cpfile = CheckpointFile(path)
+        self._discard(CheckpointFile(path))
+
+    def _discard_stale_record(self) -> None:
+        """The same for another SDK's record (the C++ facade's ``CppCltParams``)."""
+        fmt = getattr(self.clt, "checkpoint_format", None)
+        if fmt is None:
+            return
+        cpfile = fmt.checkpoint_file(self.filepath, self.bucket, self.key, ".ucp")
+        if os.path.isfile(cpfile.path):
+            self._discard(cpfile)
+
+    def _discard(self, cpfile: CheckpointFile) -> None:
+        """Abort the checkpoint's upload (even from an invalid file) and delete it."""
         try:
             cpfile.lock()
         except CheckpointLocked as exc:
@@ -121,6 +134,8 @@ class UploadJob(TransferJob):
             cp, _reason = cpfile.load()
             if cp is not None and cp.type == codec.UPLOAD and cp.upload_id:
                 self._abort_quietly(cp.upload_id, "its file changed")
+            elif cp is None and cpfile.salvaged_upload_id:
+                self._abort_quietly(cpfile.salvaged_upload_id, "its checkpoint is invalid")
             cpfile.delete()
         finally:
             cpfile.unlock(remove=True)

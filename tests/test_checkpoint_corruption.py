@@ -1,5 +1,5 @@
 """Property: whatever happened to a real mid-transfer checkpoint, the next call
-returns OK and the result is byte-exact (SPEC §11).  Uses the public strategies
+returns OK and the result is byte-exact (docs/checkpoints.md).  Uses the public strategies
 of ``ossresume_c.testing``."""
 from __future__ import annotations
 

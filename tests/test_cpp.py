@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 
 import ossresume_c as oss
+from ossresume_c import cpp_checkpoint
 from ossresume_c.cpp import (ClientConfiguration, ObjectMetaData, OssClient, SignatureVersionType,
                              UploadObjectRequest)
+from ossresume_c.cpp_checkpoint import upload_record_name
 
 from helpers import file_crc, head, make_file, upload_part_requests
 
@@ -42,7 +44,7 @@ def test_resumable_upload_with_checkpoint_dir(oss_emulator, tmp_path):
     assert outcome.result().ETag().endswith("-5") and outcome.result().RequestId()
     assert len(upload_part_requests(oss_emulator, "cpp/f.bin")) == 5
     assert sum(c[0] for c in calls) == 500 * 1024 and calls[-1][1:] == (500 * 1024, 500 * 1024, "ctx")
-    assert cp_dir.is_dir() and not [p for p in cp_dir.iterdir() if p.suffix == ".ucp"]
+    assert cp_dir.is_dir() and not list(cp_dir.iterdir())      # record and lock removed
 
 
 def test_interrupted_upload_resumes_from_the_checkpoint_dir(oss_emulator, tmp_path):
@@ -60,7 +62,8 @@ def test_interrupted_upload_resumes_from_the_checkpoint_dir(oss_emulator, tmp_pa
     outcome = client.ResumableUploadObject(req)
     assert not outcome.isSuccess()
     assert outcome.error().Code() == "CallbackCancelled" and "stop here" in outcome.error().Message()
-    assert [p for p in cp_dir.iterdir() if p.suffix == ".ucp"]
+    record = cp_dir / upload_record_name(oss_emulator.bucket, "r.bin", src)   # the C++ SDK's name
+    assert cpp_checkpoint.load(record.read_bytes()).upload_id
     first = {e["part_number"] for e in upload_part_requests(oss_emulator, "r.bin")}
 
     req2 = UploadObjectRequest(oss_emulator.bucket, "r.bin", src, str(cp_dir))

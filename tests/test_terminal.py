@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import logging
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from ossresume_c.terminal import LogAboveBar, ProgressBar, human, setup_logging
@@ -16,6 +16,7 @@ def test_human_sizes():
     assert human(2048 << 40) == "2048.0 TiB"
 
 
+@settings(deadline=None)   # a loaded machine must not fail a property
 @given(hs.integers(min_value=0, max_value=1 << 60))
 def test_human_reads_back_to_within_a_rounding(n):
     number, unit = human(n).split()

@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip MD5: ETags derive from CRC-64 and size (Content-MD5 requests still get real MD5s)",
     )
+    parser.add_argument(
+        "--discard",
+        action="store_true",
+        help="checksum bodies (CRC-64, MD5 for ETags) and drop them: HEAD, List, ListParts and Complete answer, "
+        "GET of such an object is an InvalidObjectState error (for benchmarks)",
+    )
     parser.add_argument("--request-log", default=None, help="append a JSON line per request to this file")
     parser.add_argument("--fault", action="append", default=[], help="fault rule as JSON (repeatable)")
     parser.add_argument("--region", default=DEFAULT_REGION, help="region reported by the emulator")
@@ -96,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         tls_key=args.tls_key,
         virtual_host_suffixes=tuple(s.lower() for s in args.virtual_host_suffix),
         direct_io=args.direct_io,
+        discard=args.discard,
     )
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import Dict, List, Optional, Tuple
 
 from .bodyio import BodyReader
+from .requesthead import Headers
 from .routing import Query, Target, query_value
 from .store import ObjectReader
 
@@ -21,7 +21,7 @@ class Request:
     method: str
     raw_path: str
     query: Query
-    headers: Message
+    headers: Headers
     target: Target
     op: str
     body: Optional[BodyReader]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, FrozenSet, List, Optional, Tuple
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
@@ -111,7 +112,10 @@ def _host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+@lru_cache(maxsize=256)
 def _is_ip(name: str) -> bool:
+    if name[:1].isalpha():  # no IP literal starts with a letter (IPv6 ones are bracketed)
+        return False
     try:
         ipaddress.ip_address(name.strip("[]"))
     except ValueError:
@@ -180,11 +184,17 @@ def operation_name(method: str, target: Target, query: Query) -> str:
     return OPERATIONS.get((method, target.level, routing_keys(query)), UNSUPPORTED)
 
 
-def check_key(key: str) -> None:
-    """OSS's object-name rules: 1..1023 UTF-8 bytes, no leading ``/`` or ``\\``, no NUL."""
+def check_key(key: str, reading: bool = False) -> None:
+    """OSS's object-name rules: 1..1023 UTF-8 bytes, no leading ``/`` or ``\\``, no NUL.
+
+    ``reading`` (GET/HEAD): a name with a leading ``/`` or ``\\`` cannot exist, so
+    the answer is NoSuchKey (404), as OSS answers, rather than InvalidObjectName.
+    """
     encoded = key.encode("utf-8", "surrogatepass")
     if len(encoded) > MAX_KEY_BYTES:
         raise OssError("InvalidObjectName", "The length of the object name must be at most 1023 bytes.", ec="0016-00000003")
+    if key.startswith(("/", "\\")) and reading:
+        raise OssError("NoSuchKey", Key=key)
     if key.startswith(("/", "\\")):
         raise OssError("InvalidObjectName", "The object name must not start with '/' or '\\'.", ec="0016-00000005")
     if "\x00" in key:

@@ -5,6 +5,7 @@ faults, response writing (``sendfile`` for object bodies) and the request log.
 from __future__ import annotations
 
 import base64
+import functools
 import http.server
 import ipaddress
 import logging
@@ -14,8 +15,8 @@ import struct
 import time
 from email.utils import formatdate
 from typing import Any, Dict, Optional, Tuple
+from urllib.parse import unquote
 
-from .. import auth
 from .bodyio import (
     BodyReader,
     ChunkedBody,
@@ -27,8 +28,10 @@ from .config import EmulatorConfig
 from .control import ControlAPI
 from .errors import OssError, code_for_status, error_xml
 from .exchange import ObjectStream, Request, Response, new_request_id
+from .exchangelog import ExchangeRecord
 from .faults import FaultPlan, FaultSet
 from .operations import Operations
+from .requesthead import Headers, RequestHeadParsing
 from .requestlog import RequestLog
 from .routing import (
     is_valid_bucket_name,
@@ -38,6 +41,7 @@ from .routing import (
     split_target,
 )
 from .store import Store
+from .verify import verify_request
 
 log = logging.getLogger("ossresume_c.emulator")
 
@@ -55,7 +59,7 @@ class Emulator:
         for bucket in config.buckets:
             if not is_valid_bucket_name(bucket):
                 raise ValueError(f"invalid bucket name {bucket!r}")
-        self.store = Store(config.root)
+        self.store = Store(config.root, durable=not config.discard)
         for bucket in config.buckets:
             self.store.create_bucket(bucket)
         self.operations = Operations(self.store, config)
@@ -79,12 +83,13 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-class OssRequestHandler(http.server.BaseHTTPRequestHandler):
+class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
     timeout = IDLE_TIMEOUT
     server: EmulatorHTTPServer
+    headers: Headers  # type: ignore[assignment]  # RequestHeadParsing's, not an email Message
 
     # BaseHTTPRequestHandler answers "Expect: 100-continue" while parsing the
     # headers; we answer it from the first body read instead (bodyio.py).
@@ -129,123 +134,106 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ main flow
     def _serve(self) -> None:
-        emulator = self.server.emulator
-        started = time.monotonic()
-        request_id = new_request_id()
-        host = (self.headers.get("Host") or "").strip()
-        host_name = host.rsplit(":", 1)[0] if host and not host.endswith("]") else host
         raw_path, raw_query = split_target(self.path)
-        entry: Dict[str, Any] = {
-            "time": time.time(),
-            "request_id": request_id,
-            "method": self.command,
-            "path": raw_path,
-            "op": "Unknown",  # until routed (a malformed request keeps it)
-            "bucket": None,
-            "key": None,
-            "query": raw_query,
-            "part_number": None,
-            "upload_id": None,
-            "status": None,
-            "error_code": None,
-            "bytes_in": 0,
-            "bytes_out": 0,
-            "fault": None,
-        }
-        body: Optional[BodyReader] = None
-        response: Optional[Response] = None
-        plan = FaultPlan()
-        state = {"counted": False, "recorded": False}
-
-        def record(status: Any = None, bytes_out: Optional[int] = None) -> None:
-            """Log the request once. Called *before* the response is sent, so that a
-            client that has its answer also finds it in the log and the counters."""
-            if state["recorded"]:
-                return
-            state["recorded"] = True
-            if state["counted"]:
-                emulator.log.end()
-            if response is not None:
-                entry["status"] = response.status
-                entry["error_code"] = response.error_code
-                entry["bytes_out"] = 0 if self.command == "HEAD" else response.content_length
-            if status is not None:
-                entry["status"] = status
-            if bytes_out is not None:
-                entry["bytes_out"] = bytes_out
-            entry["bytes_in"] = body.bytes_read if body is not None else 0
-            entry["duration"] = round(time.monotonic() - started, 6)
-            if entry["op"] != "Control":  # the log and counters describe OSS traffic only
-                emulator.log.record(entry)
-
+        record = ExchangeRecord(self.server.emulator.log, new_request_id(), self.command, raw_path, raw_query)
         try:
-            try:
-                query = parse_query(raw_query)
-                body = self._make_body()
-                target = resolve_target(
-                    raw_path, host, emulator.store.bucket_exists, emulator.config.virtual_host_suffixes
-                )
-                if target.control_path is not None:
-                    entry["op"] = "Control"
-                    self._serve_control(target.control_path, query, body, request_id)
-                    return
-                op = operation_name(self.command, target, query)
-                emulator.log.begin()
-                state["counted"] = True
-                entry.update(op=op, bucket=target.bucket or None, key=target.key or None)
-                params = dict(query)
-                part_text = params.get("partNumber")
-                part_number = int(part_text) if part_text and part_text.isdigit() else None
-                entry["part_number"] = part_number
-                entry["upload_id"] = params.get("uploadId")
-                request = Request(
-                    method=self.command,
-                    raw_path=raw_path,
-                    query=query,
-                    headers=self.headers,
-                    target=target,
-                    op=op,
-                    body=body,
-                    request_id=request_id,
-                    host=host_name or emulator.config.host,
-                )
-                self._authenticate(request)
-                plan = emulator.faults.plan(op, self.command, target.bucket, target.key, part_number)
-                if plan:
-                    entry["fault"] = ",".join(plan.names)
-                    response = self._run_with_faults(request, plan)
-                else:
-                    response = emulator.operations.handle(request)
-            except OssError as error:
-                response = self._error_response(error, request_id, host_name)
-            except (ResetConnection, ClientDisconnected, ConnectionError, socket.timeout):
-                raise
-            except Exception as exc:  # a bug must not kill the connection thread silently
-                log.exception("internal error in %s %s", self.command, self.path)
-                response = self._error_response(OssError("InternalError", f"Emulator error: {exc}"), request_id, host_name)
-            self._finish_body(body)
-            stream = response.stream
-            if plan.reset_after is not None and stream is not None and stream.length > plan.reset_after:
-                record("reset", plan.reset_after)
-            else:
-                record()
-            self._write_response(response, request_id, plan)
+            record.response = self._respond(record, raw_path, raw_query)
+            if record.response is not None:  # None: a control request, already answered
+                self._answer(record)
         except ResetConnection:
             self._reset()
-            record("reset")
+            record.record("reset")
         except (ClientDisconnected, ConnectionError, socket.timeout, ssl.SSLError) as exc:
             log.debug("client connection lost: %s", exc)
             self.close_connection = True
-            record("disconnected")
+            record.record("disconnected")
         finally:
-            record()
-            if response is not None and response.stream is not None:
-                response.stream.reader.close()
+            record.record()
+            if record.response is not None and record.response.stream is not None:
+                record.response.stream.reader.close()
 
-    def _authenticate(self, request: Request) -> None:
+    def _respond(self, record: ExchangeRecord, raw_path: str, raw_query: str) -> Optional[Response]:
+        """Parse, authorize, act; an OSS error (or a bug) at any phase becomes an error response."""
+        try:
+            request = self._parse(record, raw_path, raw_query)
+            if request is None:
+                return None
+            self._authorize(request)
+            return self._act(request, record)
+        except OssError as error:
+            return self._error_response(error, record.request_id)
+        except (ResetConnection, ClientDisconnected, ConnectionError, socket.timeout):
+            raise
+        except Exception as exc:  # a bug must not kill the connection thread silently
+            log.exception("internal error in %s %s", self.command, self.path)
+            return self._error_response(OssError("InternalError", f"Emulator error: {exc}"), record.request_id)
+
+    def _host_name(self) -> str:
+        """The Host header without the port."""
+        host = (self.headers.get("Host") or "").strip()
+        return host.rsplit(":", 1)[0] if host and not host.endswith("]") else host
+
+    def _parse(self, record: ExchangeRecord, raw_path: str, raw_query: str) -> Optional[Request]:
+        """Frame the body and route the request; serve control requests on the spot (None)."""
+        emulator = self.server.emulator
+        query = parse_query(raw_query)
+        record.body = self._make_body()
+        host = (self.headers.get("Host") or "").strip()
+        target = resolve_target(raw_path, host, emulator.store.bucket_exists, emulator.config.virtual_host_suffixes)
+        if target.control_path is not None:
+            record.entry["op"] = "Control"
+            self._serve_control(target.control_path, query, record.body, record.request_id)
+            return None
+        op = operation_name(self.command, target, query)
+        record.count()
+        params = dict(query)
+        part_text = params.get("partNumber")
+        record.entry.update(
+            op=op,
+            bucket=target.bucket or None,
+            key=target.key or None,
+            part_number=int(part_text) if part_text and part_text.isdigit() else None,
+            upload_id=params.get("uploadId"),
+        )
+        return Request(
+            method=self.command,
+            raw_path=raw_path,
+            query=query,
+            headers=self.headers,
+            target=target,
+            op=op,
+            body=record.body,
+            request_id=record.request_id,
+            host=self._host_name() or emulator.config.host,
+        )
+
+    def _act(self, request: Request, record: ExchangeRecord) -> Response:
+        """Run the operation, through the faults planned for it if any."""
+        emulator = self.server.emulator
+        target = request.target
+        record.plan = emulator.faults.plan(request.op, self.command, target.bucket, target.key, record.entry["part_number"])
+        if record.plan:
+            record.entry["fault"] = ",".join(record.plan.names)
+            return self._run_with_faults(request, record.plan)
+        return emulator.operations.handle(request)
+
+    def _answer(self, record: ExchangeRecord) -> None:
+        """Finish reading the body, log the request, then send the response."""
+        response = record.response
+        assert response is not None
+        self._finish_body(record.body)
+        stream = response.stream
+        reset_after = record.plan.reset_after
+        if reset_after is not None and stream is not None and stream.length > reset_after:
+            record.record("reset", reset_after)
+        else:
+            record.record()
+        self._write_response(response, record.request_id, record.plan)
+
+    def _authorize(self, request: Request) -> None:
         emulator = self.server.emulator
         config = emulator.config
-        result = auth.verify_request(
+        result = verify_request(
             request.method,
             request.bucket or None,
             request.key or None,
@@ -254,6 +242,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             emulator.lookup_secret,
             max_skew=config.max_skew,
             region=config.region if config.strict_region else None,
+            bare_bucket=_names_bare_bucket(request),
         )
         if result.ok:
             return
@@ -307,10 +296,10 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         self._write_response(response, request_id, FaultPlan())
 
     # ------------------------------------------------------------------ responses
-    def _error_response(self, error: OssError, request_id: str, host_name: str) -> Response:
+    def _error_response(self, error: OssError, request_id: str) -> Response:
         if error.status == 304:
             return Response(304, error_code=error.code)
-        host_id = host_name or self.server.emulator.config.host
+        host_id = self._host_name() or self.server.emulator.config.host
         xml = error_xml(error, request_id, host_id)
         response = Response(error.status, [("Content-Type", "application/xml")], xml, error_code=error.code)
         if self.command == "HEAD":
@@ -331,7 +320,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         length = response.content_length
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         lines.append(f"Server: {SERVER_NAME}")
-        lines.append(f"Date: {formatdate(usegmt=True)}")
+        lines.append(f"Date: {_http_date_now()}")
         if response.get("Content-Length") is None and response.status != 304:
             lines.append(f"Content-Length: {length}")
         lines.append(f"x-oss-request-id: {request_id}")
@@ -400,6 +389,22 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             super().finish()
         except (OSError, ValueError):
             pass
+
+
+def _names_bare_bucket(request: Request) -> bool:
+    """A path-style bucket-level request whose path is ``/bucket`` (no trailing slash)."""
+    target = request.target
+    return target.level == "bucket" and not target.virtual_host and unquote(request.raw_path) == f"/{target.bucket}"
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+def _http_date_now() -> str:
+    """The Date header for now (formatted once a second)."""
+    return _http_date(int(time.time()))
 
 
 def _header_safe(value: str) -> str:

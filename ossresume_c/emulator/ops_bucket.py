@@ -1,0 +1,164 @@
+"""The bucket resource: create, delete, describe, list its objects, delete many objects."""
+from __future__ import annotations
+
+import base64
+import binascii
+import xml.etree.ElementTree as ET
+from typing import List
+from urllib.parse import unquote
+
+from .errors import OssError
+from .exchange import Request, Response
+from .listing import paginate
+from .ops_common import OWNER, Resource, encoding_type, int_param, quoted, xml_response
+from .routing import check_key
+from .xmlout import Element, document, encode_name, iso8601
+
+
+class BucketOps(Resource):
+    """Operations on a bucket and on its objects as a set."""
+
+    OPERATIONS = {
+        "PutBucket": "put_bucket",
+        "DeleteBucket": "delete_bucket",
+        "GetBucketInfo": "get_bucket_info",
+        "GetBucketLocation": "get_bucket_location",
+        "GetBucketAcl": "get_bucket_acl",
+        "ListObjects": "list_objects",
+        "DeleteMultipleObjects": "delete_multiple_objects",
+    }
+
+    def put_bucket(self, request: Request) -> Response:
+        if request.body is not None:
+            request.body.discard(1 << 20)
+        self.store.create_bucket(request.bucket)  # an existing bucket of ours: 200, as OSS
+        return Response(200, [("Location", f"/{request.bucket}")])
+
+    def delete_bucket(self, request: Request) -> Response:
+        self.store.delete_bucket(request.bucket)
+        return Response(204)
+
+    def get_bucket_info(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        body = document(
+            "BucketInfo",
+            [
+                (
+                    "Bucket",
+                    [
+                        ("CreationDate", iso8601(self.store.bucket_created(request.bucket))),
+                        ("ExtranetEndpoint", request.host),
+                        ("IntranetEndpoint", request.host),
+                        ("Location", self.location()),
+                        ("StorageClass", "Standard"),
+                        ("Name", request.bucket),
+                        ("Owner", OWNER),
+                        ("AccessControlList", [("Grant", "private")]),
+                    ],
+                )
+            ],
+        )
+        return xml_response(body)
+
+    def get_bucket_location(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        body = document("LocationConstraint", []).replace(
+            b"<LocationConstraint></LocationConstraint>",
+            f"<LocationConstraint>{self.location()}</LocationConstraint>".encode(),
+        )
+        return xml_response(body)
+
+    def get_bucket_acl(self, request: Request) -> Response:
+        """Every bucket is private (anonymous mode aside); SDKs probe existence with this."""
+        self.store.require_bucket(request.bucket)
+        body = document(
+            "AccessControlPolicy",
+            [("Owner", OWNER), ("AccessControlList", [("Grant", "private")])],
+        )
+        return xml_response(body)
+
+    def list_objects(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        encoding = encoding_type(request)
+        v2 = request.param("list-type") == "2"
+        prefix = request.param("prefix") or ""
+        delimiter = request.param("delimiter") or ""
+        limit = int_param(request, "max-keys", 100, 0, 1000)
+        if v2:
+            token = request.param("continuation-token") or ""
+            marker = token or request.param("start-after") or ""
+            if token:
+                try:
+                    marker = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+                except (binascii.Error, ValueError, UnicodeDecodeError):
+                    raise OssError("InvalidArgument", "Invalid continuation-token.") from None
+        else:
+            marker = request.param("marker") or ""
+        metas = self.store.list_objects(request.bucket)
+        page = paginate([(m.key, "", m) for m in metas], prefix, delimiter, marker, "", limit)
+
+        def enc(value: str) -> str:
+            return encode_name(value, encoding)
+
+        elements: List[Element] = [("Name", request.bucket), ("Prefix", enc(prefix))]
+        if v2:
+            if request.param("continuation-token"):
+                elements.append(("ContinuationToken", request.param("continuation-token")))
+            if request.param("start-after"):
+                elements.append(("StartAfter", enc(request.param("start-after") or "")))
+        else:
+            elements.append(("Marker", enc(marker)))
+        elements += [("MaxKeys", limit), ("Delimiter", enc(delimiter)), ("IsTruncated", page.truncated)]
+        if page.truncated:
+            if v2:
+                token = base64.urlsafe_b64encode(page.next_key.encode("utf-8")).decode("ascii")
+                elements.append(("NextContinuationToken", token))
+            else:
+                elements.append(("NextMarker", enc(page.next_key)))
+        if encoding:
+            elements.append(("EncodingType", encoding))
+        if v2:
+            elements.append(("KeyCount", len(page.entries) + len(page.prefixes)))
+        for meta in page.entries:
+            contents: List[Element] = [
+                ("Key", enc(meta.key)),
+                ("LastModified", iso8601(meta.last_modified)),
+                ("ETag", quoted(meta.etag)),
+                ("Type", meta.object_type),
+                ("Size", meta.size),
+                ("StorageClass", "Standard"),
+            ]
+            if not v2 or request.param("fetch-owner") == "true":
+                contents.append(("Owner", OWNER))
+            elements.append(("Contents", contents))
+        for common in page.prefixes:
+            elements.append(("CommonPrefixes", [("Prefix", enc(common))]))
+        root = "ListBucketResult"
+        return xml_response(document(root, elements))
+
+    def delete_multiple_objects(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        encoding = encoding_type(request)
+        body = self.read_xml_body(request)
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            raise OssError("MalformedXML") from None
+        if root.tag != "Delete":
+            raise OssError("MalformedXML")
+        quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
+        deleted: List[Element] = []
+        for item in root.findall("Object"):
+            key = item.findtext("Key")
+            if key is None:
+                raise OssError("MalformedXML")
+            if encoding:
+                key = unquote(key)
+            check_key(key)
+            self.store.delete_object(request.bucket, key)
+            if not quiet:
+                deleted.append(("Deleted", [("Key", encode_name(key, encoding))]))
+        elements: List[Element] = list(deleted)
+        if encoding:
+            elements.append(("EncodingType", encoding))
+        return xml_response(document("DeleteResult", elements))

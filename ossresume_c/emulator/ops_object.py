@@ -1,0 +1,160 @@
+"""The object resource: put, get (ranges, conditions, overrides), head, meta, delete."""
+from __future__ import annotations
+
+import os
+import time
+from typing import List, Tuple
+
+from . import ranges
+from .errors import OssError
+from .exchange import ObjectStream, Request, Response
+from .ops_common import Resource, http_date, parse_http_date, quoted
+from .store import ObjectMeta
+
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+class ObjectOps(Resource):
+    """Operations on one object."""
+
+    OPERATIONS = {
+        "PutObject": "put_object",
+        "GetObject": "get_object",
+        "HeadObject": "head_object",
+        "GetObjectMeta": "get_object_meta",
+        "DeleteObject": "delete_object",
+    }
+
+    def put_object(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        if request.header("x-oss-copy-source") is not None:
+            raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
+        self.check_body(request)
+        if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
+            try:
+                self.store.head(request.bucket, request.key)
+            except OssError:
+                pass
+            else:
+                raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+        callback = self.read_callback(request)  # a refused callback URL stops the upload before it starts
+        intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
+        meta = ObjectMeta(
+            key=request.key,
+            size=intake.received.size,
+            etag=intake.etag,
+            crc64=intake.received.crc64,
+            content_type=request.header("Content-Type") or "application/octet-stream",
+            user_meta=request.user_meta(),
+            headers=self.stored_headers(request),
+            last_modified=time.time(),
+            object_type="Normal",
+            segments=[(intake.name, intake.received.size)] if intake.name else [],
+            version=os.urandom(8).hex(),
+            content_md5=intake.content_md5,
+            discarded=not intake.name,
+        )
+        self.store.commit_object(request.bucket, meta)
+        return self.call_back(request, self.body_response(intake), callback, meta)
+
+    def _object_headers(self, meta: ObjectMeta) -> List[Tuple[str, str]]:
+        headers = [
+            ("Content-Type", meta.content_type),
+            ("ETag", quoted(meta.etag)),
+            ("Last-Modified", http_date(meta.last_modified)),
+            ("Accept-Ranges", "bytes"),
+            ("x-oss-object-type", meta.object_type),
+            ("x-oss-storage-class", "Standard"),
+            ("x-oss-hash-crc64ecma", str(meta.crc64)),
+        ]
+        headers += list(meta.headers.items())
+        headers += sorted(meta.user_meta.items())
+        return headers
+
+    @staticmethod
+    def _check_conditions(request: Request, meta: ObjectMeta) -> None:
+        """If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304)."""
+        etag = meta.etag.lower()
+
+        def matches(header: str) -> bool:
+            tags = [t.strip().strip('"').lower() for t in header.split(",")]
+            return "*" in tags or etag in tags
+
+        if_match = request.header("If-Match")
+        if if_match is not None and not matches(if_match):
+            raise OssError("PreconditionFailed", Condition="If-Match")
+        since = parse_http_date(request.header("If-Unmodified-Since"))
+        if since is not None and int(meta.last_modified) > since:
+            raise OssError("PreconditionFailed", Condition="If-Unmodified-Since")
+        if_none = request.header("If-None-Match")
+        if if_none is not None and matches(if_none):
+            raise OssError("NotModified")
+        modified = parse_http_date(request.header("If-Modified-Since"))
+        if modified is not None and int(meta.last_modified) <= modified:
+            raise OssError("NotModified")
+
+    def head_object(self, request: Request) -> Response:
+        meta = self.store.head(request.bucket, request.key)
+        self._check_conditions(request, meta)
+        headers = self._object_headers(meta)
+        if meta.content_md5:
+            headers.append(("Content-MD5", meta.content_md5))
+        response = Response(200, headers)
+        response.set("Content-Length", str(meta.size))
+        return response
+
+    def get_object_meta(self, request: Request) -> Response:
+        meta = self.store.head(request.bucket, request.key)
+        response = Response(
+            200,
+            [
+                ("ETag", quoted(meta.etag)),
+                ("Last-Modified", http_date(meta.last_modified)),
+                ("x-oss-hash-crc64ecma", str(meta.crc64)),
+            ],
+        )
+        response.set("Content-Length", str(meta.size))
+        return response
+
+    def get_object(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        reader = self.store.open_object(request.bucket, request.key)
+        try:
+            meta = reader.meta
+            self._check_conditions(request, meta)
+            if meta.discarded and meta.size:
+                raise OssError(
+                    "InvalidObjectState",
+                    "The emulator runs with --discard: this object's data was checksummed and dropped "
+                    "(HEAD and listings answer; GET cannot).",
+                )
+            standard = (request.header("x-oss-range-behavior") or "").lower() == "standard"
+            decision = ranges.decide(request.header("Range"), meta.size, standard)
+            if decision.status == 416:
+                raise OssError("InvalidRange", ActualObjectSize=str(meta.size), RangeRequested=request.header("Range") or "")
+            headers = self._object_headers(meta)
+            if decision.status == 206:
+                headers.append(("Content-Range", f"bytes {decision.start}-{decision.end}/{meta.size}"))
+            elif meta.content_md5:
+                headers.append(("Content-MD5", meta.content_md5))
+            response = Response(decision.status, headers, stream=ObjectStream(reader, decision.start, decision.length))
+            for param, header in RESPONSE_OVERRIDES.items():
+                value = request.param(param)
+                if value is not None:
+                    response.set(header, value)
+            return response
+        except BaseException:
+            reader.close()
+            raise
+
+    def delete_object(self, request: Request) -> Response:
+        self.store.require_bucket(request.bucket)
+        self.store.delete_object(request.bucket, request.key)
+        return Response(204)
