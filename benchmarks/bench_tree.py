@@ -154,6 +154,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=5000, help="files of the oss2 comparison (0: skip)")
     ap.add_argument("--file-size", type=int, default=4096)
+    ap.add_argument("--discard-row", action="store_true",
+                    help="also run upload_tree against the emulator in --discard mode")
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--trees", default="10000,100000", help="tiny-file tree sizes ('' for none)")
@@ -190,6 +192,14 @@ def main() -> None:
             print(f"\n{args.files} files x {args.file_size} B, {args.threads} in flight, median of {args.rounds}:")
             print(table(rows, ["client", "files/s", "CPU ms/file", "files/s vs oss2", "CPU vs oss2"]))
             print(f"sink ceiling / fastest client = {ceil / max(o_fps, p_fps):.1f}x")
+            if args.discard_row:
+                # the same client against the embedded emulator in --discard mode: is it the limit?
+                from ossresume_c.emulator import start_emulator
+                with start_emulator(root=str(work / "emu"), buckets=["bench"], discard=True) as emu:
+                    res = client("upload_tree vs emulator", OURS.format(
+                        root=str(tree), prefix="e/", **dict(kw, ep=emu.endpoint)))
+                print(f"the same upload_tree against the emulator --discard: {args.files / res['wall']:,.0f} files/s "
+                      f"(vs {o_fps:,.0f} against the sink)")
             shutil.rmtree(tree)
 
         # 2. tiny-file trees: first file, RSS, files/s
