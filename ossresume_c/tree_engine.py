@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 from . import ops
 from . import status as st
