@@ -6,6 +6,7 @@
     ossresume ls [-r] [-l] oss://bucket/prefix   list objects (cli_ls.py)
     ossresume stat oss://bucket/key              size, ETag, CRC-64, metadata (cli_stat.py)
     ossresume rm [-r] [--dry-run] oss://b/key    delete (cli_rm.py)
+    ossresume sync DIR oss://bucket/prefix/      the same, with --delete, --include/--exclude, --dry-run
     ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
     ossresume demo [--size 256MiB]               the whole job end to end on the emulator
     ossresume uploads ls|abort oss://bucket/...  unfinished multipart uploads (cli_uploads.py)
@@ -21,36 +22,17 @@ import os
 import shlex
 import sys
 import time
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
-from .terminal import ProgressBar, human, setup_logging, write_above
+from .terminal import ProgressBar, human, setup_logging
 
-from . import cli_ls, cli_rm, cli_stat
+from . import cli_ls, cli_rm, cli_stat, cli_uploads
 from .cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_args,
-                         bandwidth_arg, credentials_problem, fill_from_ossutil, options_from_args,
-                         failure, parse_oss_url, parse_size, print_json)
-
-from . import cli_uploads
-
-
-
-# -- argument types -------------------------------------------------------------
-
-def _size_arg(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _threads_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"must be 1..1024, got {value}")
-    return value
+                         bandwidth_arg, checkpoint_setting, credentials_problem, failure,
+                         fill_from_ossutil, options_from_args, parse_oss_url, print_json)
+from .cli_common import err as _err
+from .cli_common import size_arg as _size_arg
+from .cli_common import threads_arg as _threads_arg
 
 
 # -- parser -----------------------------------------------------------------------
@@ -63,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                "CLI / credentials.ini / ossutil files, OIDC and ECS RAM roles...: see the README); "
                "the endpoint and region from --endpoint/--region, OSS_ENDPOINT/OSS_REGION or "
                "~/.ossutilconfig. Exit codes: 0 ok, 1 failed, 2 usage or credentials, 130 interrupted.")
-    sub = parser.add_subparsers(dest="command", metavar="{cp,ls,stat,rm,uploads,emulator,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,sync,ls,stat,rm,uploads,emulator,demo}")
     sub.required = True
 
     cp = sub.add_parser(
@@ -94,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="what an upload's resume reads back (default: sample; see the README)")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    from .cli_sync import add_tree_options, register as register_sync
+    add_tree_options(cp)
     cp.set_defaults(subparser=cp)
+
+    register_sync(sub)
 
     em = sub.add_parser("emulator", help="run the local OSS emulator (python -m ossresume_c.emulator)",
                         add_help=False)
@@ -122,21 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- output helpers -----------------------------------------------------------------
 
-def _err(msg: str) -> None:
-    print(f"ossresume: {msg}", file=sys.stderr, flush=True)
-
-
 # -- cp -----------------------------------------------------------------------------
 
 def _options(args: argparse.Namespace):
     options = options_from_args(args)
     options.ctl.max_bandwidth = args.bandwidth
     return options
-
-
-def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
-    """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
-    return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
 
 
 def _resume_hint(argv: Sequence[str], checkpoint: Optional[str], extra: str = "") -> None:
@@ -203,7 +180,7 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
     from .ops import response_crc
     from .params import create_resumable_clt_params
     from .upload import resumable_upload_file
-    enable, path = _checkpoint_setting(args)
+    enable, path = checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
     checkpoint = checkpoint_location(clt, local, bucket, key, ".ucp")
@@ -247,7 +224,7 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
     from .download import resumable_download_file
     from .ops import response_crc
     from .params import create_resumable_clt_params
-    enable, path = _checkpoint_setting(args)
+    enable, path = checkpoint_setting(args)
     threads = args.threads or 3
     clt = create_resumable_clt_params(args.part_size, threads, enable, path)
     checkpoint = checkpoint_location(clt, target, bucket, key, ".dcp")
@@ -283,46 +260,8 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
 
 
 def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, prefix: str) -> int:
-    from .bulk import FileOutcome, TreeInterrupted, default_checkpoint_dir, normalize_prefix, upload_tree
-    enable, path = _checkpoint_setting(args)
-    bar = ProgressBar(f"{args.source} -> oss://{bucket}/{normalize_prefix(prefix)}", None,
-                      not args.quiet)
-
-    def on_file(outcome: FileOutcome) -> None:
-        if outcome.action == "failed":
-            write_above(f"ossresume: failed: {outcome.path} -> {outcome.key}: {outcome.status}",
-                        sys.stderr)
-        elif args.verbose:
-            write_above(f"{outcome.action}: {outcome.path} -> oss://{bucket}/{outcome.key}", sys.stderr)
-
-    try:
-        summary = upload_tree(options, args.source, bucket, prefix, args.part_size, args.threads or 8,
-                              enable_checkpoint=enable, checkpoint_dir=path, progress=bar,
-                              on_file=on_file)
-    except TreeInterrupted as exc:
-        bar.close()
-        print(f"{exc.summary}")
-        command = shlex.join(["ossresume", *argv])
-        partial = (f"partly sent files resume from their checkpoints in {path or default_checkpoint_dir()}"
-                   if enable else "partly sent files start over (no checkpoints)")
-        _err(f"interrupted; files already uploaded are skipped by size and CRC-64 and {partial}. "
-             f"Run the same command again to resume:\n  {command}")
-        return EXIT_INTERRUPTED
-    bar.close()
-    rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
-    if args.json:
-        print_json({"ok": not summary.failed, "operation": "upload_tree", "uploaded": len(summary.uploaded),
-                    "skipped": len(summary.skipped), "bytes_uploaded": summary.bytes_uploaded,
-                    "seconds": round(summary.seconds, 3),
-                    "failed": {key: status.to_dict() for key, status in summary.failed.items()}})
-    else:
-        print(f"{summary} ({rate}/s); skipped files matched by size and CRC-64")
-    if summary.failed:
-        _err(f"{len(summary.failed)} file(s) failed; run the same command again to retry them")
-        for key, status in list(summary.failed.items())[:20]:
-            _err(f"  {key}: {status}")
-        return EXIT_FAILED
-    return EXIT_OK
+    from .cli_sync import run_tree
+    return run_tree(args, argv, options, bucket, prefix)
 
 
 # -- emulator / demo ----------------------------------------------------------------
@@ -367,6 +306,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return int(args.handler(args))
         if args.command == "demo":
             return _demo(args)
+        if hasattr(args, "handler"):
+            return int(args.handler(args, argv))
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED

@@ -32,6 +32,30 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
+
+def size_arg(text: str) -> int:
+    """argparse type: a size (``parse_size``)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def threads_arg(text: str) -> int:
+    """argparse type: a thread count, 1..1024."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be 1..1024, got {value}")
+    return value
+
+
+def checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
+    """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
+    return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
+
 def parse_oss_url(text: str) -> Optional[Tuple[str, str]]:
     """``oss://bucket/key`` -> ``(bucket, key)``; None when ``text`` is not an oss:// URL."""
     if not text.lower().startswith("oss://"):

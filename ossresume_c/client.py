@@ -104,15 +104,16 @@ class Client:
                     part_size: int = 0, threads: int = 8, checkpoint: Checkpoint = True,
                     progress: Optional[Progress] = None,
                     headers: Optional[Mapping[str, str]] = None,
-                    cancel: Optional[threading.Event] = None) -> Any:
-        """Upload a directory tree (see :func:`ossresume_c.bulk.upload_tree`); returns
-        the ``TreeSummary``.  When a file failed, raises ``OssError`` with the first
-        failure's Status and the whole summary in ``.summary``."""
+                    cancel: Optional[threading.Event] = None, **tree_options: Any) -> Any:
+        """Upload a directory tree (see :func:`ossresume_c.bulk.upload_tree`, whose other
+        keywords — ``manifest``, ``checksum``, ``delete``, ``dry_run``, ``rules``... — pass
+        through); returns the ``TreeSummary``.  When a file failed, raises ``OssError``
+        with the first failure's Status and the whole summary in ``.summary``."""
         from .bulk import upload_tree
         enable, path = _checkpoint_args(checkpoint)
         summary = upload_tree(self.options, os.fspath(local_dir), bucket, prefix, part_size, threads,
                               enable_checkpoint=enable, checkpoint_dir=path, headers=headers,
-                              progress=progress, cancel=cancel)
+                              progress=progress, cancel=cancel, **tree_options)
         if summary.failed:
             first = next(iter(summary.failed.values()))
             raise OssError(first, summary)

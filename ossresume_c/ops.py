@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 import requests
@@ -380,3 +381,37 @@ def _crc_mismatch(what: str, expected: int, got: int, resp: requests.Response) -
     return st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
                      f"{what}: CRC-64 mismatch, local {expected}, server {got}",
                      header(resp.headers, "x-oss-request-id") or "", dict(resp.headers))
+
+
+@dataclass
+class ListedObject:
+    key: str
+    size: int
+    etag: str
+
+
+def list_objects_v2(t: Transport, bucket: str, prefix: str, token: str = "", max_keys: int = 1000
+                    ) -> Tuple[st.Status, List[ListedObject], str]:
+    """One page of ListObjectsV2 under ``prefix`` (URL-encoded keys); the third
+    result is the continuation token, ``""`` on the last page."""
+    err = _check(bucket)
+    if err:
+        return err, [], ""
+    query = [("list-type", "2"), ("max-keys", str(max_keys)), ("encoding-type", "url"),
+             ("prefix", prefix)]
+    if token:
+        query.append(("continuation-token", token))
+    def parse(root: ET.Element) -> Tuple[List[ListedObject], str]:
+        found = [ListedObject(unquote(_t(c, "Key")), _uint(c, "Size"), _t(c, "ETag"))
+                 for c in root.findall("Contents")]
+        truncated = _t(root, "IsTruncated").lower() == "true"
+        return found, (_t(root, "NextContinuationToken") if truncated else "")
+
+    reply = _send_xml(t, "ListObjectsV2", "ListBucketResult", parse, "GET", bucket, None, query)
+    if not reply.status.is_ok():
+        return reply.status, [], ""
+    found, nxt = reply.result
+    if nxt and nxt == token:
+        return st.Status(st.XML_PARSE_ERROR, "XmlParseError",
+                         "ListObjectsV2: truncated without a new token"), found, ""
+    return reply.status, found, nxt

@@ -62,3 +62,24 @@ def rewrite(path, data: bytes) -> None:
     with open(path, "r+b") as fh:
         fh.write(data)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+def build_tree(root, files, seed=0):
+    """Files of the given sizes under ``root`` (``{"a/b.txt": 10}``), each with its own bytes."""
+    for rel, size in files.items():
+        path = root.joinpath(*rel.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_file(path, size, seed=seed + len(rel) * 7 + size)
+    return root
+
+
+def add_awkward_entries(root):
+    """What a tree upload cannot send as is: a FIFO, a symlink to ok.txt, a name that is not
+    UTF-8 and a key over 1023 bytes (POSIX only)."""
+    os.mkfifo(root / "fifo")
+    os.symlink(root / "ok.txt", root / "link")
+    with open(os.path.join(os.fsencode(root), b"bad\xff.txt"), "wb") as fh:
+        fh.write(b"x")
+    deep = root.joinpath(*(["d" * 250] * 5))
+    deep.mkdir(parents=True)
+    (deep / "long.txt").write_bytes(b"x")

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from ossresume_c.cli import main, parse_oss_url, parse_size
+from ossresume_c.cli import main
+from ossresume_c.cli_common import parse_oss_url, parse_size
 
 from helpers import file_crc, head, make_file, upload_part_requests
 

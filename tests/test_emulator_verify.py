@@ -22,6 +22,7 @@ from ossresume_c.auth import (
     presign_v4,
     sign_v1,
     sign_v4,
+    v1_signature,
     v1_string_to_sign,
 )
 from ossresume_c.emulator.verify import VerifyResult, has_signature, verify_request
@@ -29,11 +30,7 @@ from ossresume_c.emulator.verify import VerifyResult, has_signature, verify_requ
 VECTORS: Dict[str, Any] = json.loads((Path(__file__).parent / "data" / "signing.json").read_text())
 
 
-SECRET = "s3cr3t-Zq9vXkT7"
-TOKEN = "sts-t0ken-Wm4pRr2"
-AK = "LTAI-test-key"
-REGION = "cn-hangzhou"
-NOW = 1_702_743_657.0
+from test_auth import AK, NOW, REGION, SECRET, TOKEN  # noqa: E402 - the same test key pair and clock
 
 
 def lookup(access_key_id: str) -> Optional[str]:
@@ -429,3 +426,39 @@ def test_property_sign_then_verify(key: str, query: Query, mode: str, method: st
     for other_key in {key + "x", "x" + key, key[:-1] or "y"} - {key}:
         changed = verify_request(method, BUCKET, other_key, wire_query, headers, lookup, now=NOW)
         assert changed.error_code == "SignatureDoesNotMatch"
+
+
+# ---------------------------------------------------------------------------
+# bucket-level requests on a path /bucket (the C SDK on an IP endpoint)
+
+
+def _bare_bucket_v1(query: Query, headers: Dict[str, str], bucket: str = BUCKET) -> None:
+    sign_v1("GET", bucket, None, query, headers, Credentials(AK, SECRET), now=NOW)
+    head, _, resource = v1_string_to_sign("GET", bucket, None, query, headers).rpartition("\n")
+    sts = f"{head}\n/{bucket}{resource[len(bucket) + 2:]}"
+    headers["Authorization"] = f"OSS {AK}:{v1_signature(SECRET, sts)}"
+
+
+def test_bare_bucket_resource_verifies_only_when_the_path_is_bare() -> None:
+    query: Query = [("uploads", None)]
+    headers: Dict[str, str] = {}
+    _bare_bucket_v1(query, headers)
+    assert verify_request("GET", BUCKET, None, query, headers, lookup, now=NOW, bare_bucket=True).ok
+    assert verify_request("GET", BUCKET, None, query, headers, lookup, now=NOW).error_code == "SignatureDoesNotMatch"
+    # the canonical form keeps verifying on a bare path too
+    canonical: Dict[str, str] = {}
+    sign_v1("GET", BUCKET, None, query, canonical, Credentials(AK, SECRET), now=NOW)
+    assert verify_request("GET", BUCKET, None, query, canonical, lookup, now=NOW, bare_bucket=True).ok
+    # never for an object, another bucket, another sub-resource or a changed header
+    assert verify_request("GET", BUCKET, "k", query, headers, lookup, now=NOW, bare_bucket=True).error_code \
+        == "SignatureDoesNotMatch"
+    assert verify_request("GET", BUCKET + "x", None, query, headers, lookup, now=NOW,
+                          bare_bucket=True).error_code == "SignatureDoesNotMatch"
+    assert verify_request("GET", BUCKET, None, [("acl", None)], headers, lookup, now=NOW,
+                          bare_bucket=True).error_code == "SignatureDoesNotMatch"
+    assert verify_request("GET", BUCKET, None, query, {**headers, "x-oss-meta-a": "1"}, lookup, now=NOW,
+                          bare_bucket=True).error_code == "SignatureDoesNotMatch"
+    wrong: Dict[str, str] = {}
+    sign_v1("GET", BUCKET, None, query, wrong, Credentials(AK, SECRET + "x"), now=NOW)
+    assert verify_request("GET", BUCKET, None, query, wrong, lookup, now=NOW, bare_bucket=True).error_code \
+        == "SignatureDoesNotMatch"

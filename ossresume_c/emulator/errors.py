@@ -37,6 +37,7 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "IncompleteBody": (400, "The request body is shorter than its declared length."),
     "InvalidRequest": (400, "Invalid request."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "CallbackFailed": (203, "The upload succeeded but its callback failed."),
     "InvalidObjectState": (403, "The operation is not valid for the object's state."),
     "InvalidRange": (416, "The requested range cannot be satisfied."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold."),

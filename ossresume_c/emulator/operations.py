@@ -25,6 +25,7 @@ from .store import Store
 
 RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps,
              VersionListingOps)
+READS = frozenset(("GetObject", "HeadObject", "GetObjectMeta"))
 
 
 class Operations:
@@ -45,5 +46,5 @@ class Operations:
         if request.target.level != "service":
             check_bucket(request.bucket)
         if request.target.level == "object":
-            check_key(request.key)
+            check_key(request.key, reading=request.op in READS)
         return handler(request)

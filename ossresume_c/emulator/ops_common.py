@@ -10,11 +10,13 @@ import base64
 import binascii
 import os
 from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import quote
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .bodyio import BodyTooLarge
 from .config import EmulatorConfig
-from .errors import OssError
+from . import callback
+from .errors import OssError, error_xml
 from .exchange import Request, Response
 from .ingest import Received, TooLarge, receive_to_file
 from .store import ObjectMeta, Store
@@ -158,6 +160,41 @@ class Resource:
         except OssError:
             return
         raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+
+    def object_url(self, request: Request) -> str:
+        """The object's URL as the client addressed it: its Host (port included), in its style."""
+        scheme = "https" if self.config.tls_cert else "http"
+        host = request.header("Host") or f"{self.config.host}:{self.config.port}"
+        path = quote(request.key) if request.target.virtual_host else f"{request.bucket}/{quote(request.key)}"
+        return f"{scheme}://{host}/{path}"
+
+    @staticmethod
+    def read_callback(request: Request) -> Optional[callback.Callback]:
+        """The request's upload callback, if any; InvalidArgument for a malformed or non-loopback one."""
+        return callback.parse(
+            request.header("x-oss-callback") or request.param("callback"),
+            request.header("x-oss-callback-var") or request.param("callback-var"),
+        )
+
+    @staticmethod
+    def call_back(request: Request, response: Response, spec: Optional[callback.Callback], meta: ObjectMeta) -> Response:
+        """After a stored upload: POST the callback and answer with its reply, or 203
+        CallbackFailed (the object stays); without a callback, ``response`` as it is."""
+        if spec is None:
+            return response
+        answer = callback.perform(spec, {
+            "bucket": request.bucket, "object": request.key, "etag": meta.etag, "size": str(meta.size),
+            "mimeType": meta.content_type,
+        })
+        if answer.failure is None:
+            response.body = answer.body
+            response.set("Content-Type", answer.content_type)
+            return response
+        response.status = 203
+        response.error_code = "CallbackFailed"
+        response.body = error_xml(OssError("CallbackFailed", answer.failure), request.request_id, request.host)
+        response.set("Content-Type", "application/xml")
+        return response
 
     def want_md5(self, request: Request) -> bool:
         return not self.config.benchmark_mode or request.header("Content-MD5") is not None

@@ -4,9 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import xml.etree.ElementTree as ET
 from typing import List, Optional, Tuple
-from urllib.parse import quote
 
 from ..native import crc64_combine
 from .config import MIN_PART_SIZE
@@ -17,6 +15,7 @@ from .ops_object_attrs import check_object_acl, requested_attributes
 from .exchange import Request, Response
 from .listing import paginate
 from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
+from .bucket_config import parse_xml
 from .store import MAX_PART_NUMBER, ObjectMeta, PartMeta
 from .xmlout import Element, document, encode_name, iso8601
 
@@ -95,12 +94,7 @@ class MultipartOps(Resource):
 
     @staticmethod
     def _parse_complete_body(body: bytes) -> List[Tuple[int, str]]:
-        try:
-            root = ET.fromstring(body)
-        except ET.ParseError:
-            raise OssError("MalformedXML") from None
-        if root.tag != "CompleteMultipartUpload":
-            raise OssError("MalformedXML")
+        root = parse_xml(body, "CompleteMultipartUpload")
         parts: List[Tuple[int, str]] = []
         for element in root.findall("Part"):
             number_text = element.findtext("PartNumber")
@@ -112,15 +106,14 @@ class MultipartOps(Resource):
             except ValueError:
                 raise OssError("MalformedXML") from None
             parts.append((number, etag.strip()))
-        if not parts:
-            raise OssError("MalformedXML")
-        return parts
+        return parts  # an empty list completes a 0-byte object, as OSS does
 
     def complete_multipart_upload(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         encoding = encoding_type(request)
         upload_id = request.param("uploadId") or ""
         self.store.get_upload(request.bucket, request.key, upload_id)
+        callback = self.read_callback(request)
         complete_all = (request.header("x-oss-complete-all") or "").lower() == "yes"
         body = self.read_xml_body(request)
         expected_md5 = declared_md5(request)
@@ -187,7 +180,7 @@ class MultipartOps(Resource):
                 discarded=discarded,
             )
             self.store.complete_upload(request.bucket, upload, chosen, meta)
-        location = f"http://{request.bucket}.{request.host}/{quote(request.key)}"
+        location = self.object_url(request)
         elements: List[Element] = []
         if encoding:
             elements.append(("EncodingType", encoding))
@@ -202,7 +195,8 @@ class MultipartOps(Resource):
             ("ETag", quoted(etag)),
             ("x-oss-hash-crc64ecma", str(crc)),
         ]
-        return Response(200, headers, document("CompleteMultipartUploadResult", elements))
+        response = Response(200, headers, document("CompleteMultipartUploadResult", elements))
+        return self.call_back(request, response, callback, meta)
 
     def list_parts(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
@@ -214,7 +208,7 @@ class MultipartOps(Resource):
         after = [p for p in parts if p.number > marker]
         page = after[:limit]
         truncated = len(after) > limit
-        next_marker = page[-1].number if page else marker
+        next_marker = page[-1].number if page else ""  # empty, as OSS, when no part follows
         elements = _upload_elements(request, encoding, upload_id)
         elements += [
             ("StorageClass", "Standard"),

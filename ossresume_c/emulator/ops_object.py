@@ -46,6 +46,7 @@ class ObjectOps(Resource):
         self.check_body(request)
         acl, tags = requested_attributes(request)
         self.check_overwrite(request)
+        callback = self.read_callback(request)  # a refused callback URL stops the upload before it starts
         intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
         meta = ObjectMeta(
             key=request.key,
@@ -65,7 +66,7 @@ class ObjectOps(Resource):
             tags=tags,
         )
         self.store.commit_object(request.bucket, meta)
-        return self.body_response(intake)
+        return self.call_back(request, self.body_response(intake), callback, meta)
 
     def _object_headers(self, meta: ObjectMeta) -> List[Tuple[str, str]]:
         headers = [

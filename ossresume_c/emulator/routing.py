@@ -208,11 +208,17 @@ def describe_unsupported(method: str, target: Target, query: Query) -> str:
     return f"{method} {target.level}" + (" ?" + "&".join(keys) if keys else "")
 
 
-def check_key(key: str) -> None:
-    """OSS's object-name rules: 1..1023 UTF-8 bytes, no leading ``/`` or ``\\``, no NUL."""
+def check_key(key: str, reading: bool = False) -> None:
+    """OSS's object-name rules: 1..1023 UTF-8 bytes, no leading ``/`` or ``\\``, no NUL.
+
+    ``reading`` (GET/HEAD): a name with a leading ``/`` or ``\\`` cannot exist, so
+    the answer is NoSuchKey (404), as OSS answers, rather than InvalidObjectName.
+    """
     encoded = key.encode("utf-8", "surrogatepass")
     if len(encoded) > MAX_KEY_BYTES:
         raise OssError("InvalidObjectName", "The length of the object name must be at most 1023 bytes.", ec="0016-00000003")
+    if key.startswith(("/", "\\")) and reading:
+        raise OssError("NoSuchKey", Key=key)
     if key.startswith(("/", "\\")):
         raise OssError("InvalidObjectName", "The object name must not start with '/' or '\\'.", ec="0016-00000005")
     if "\x00" in key:

@@ -15,6 +15,7 @@ import struct
 import time
 from email.utils import formatdate
 from typing import Any, Dict, Iterator, Optional, Tuple
+from urllib.parse import unquote
 
 from . import tempkeys
 from .bodyio import (
@@ -256,6 +257,7 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
             emulator.lookup_secret,
             max_skew=config.max_skew,
             region=config.region if config.strict_region else None,
+            bare_bucket=_names_bare_bucket(request),
         )
         if result.ok:
             refused = tempkeys.token_check(config.access_key_secret, result.access_key_id or "",
@@ -432,6 +434,12 @@ def _stream_pieces(stream: ObjectStream) -> Iterator[bytes]:
                     raise ClientDisconnected("object data shorter than its metadata")
                 count -= len(data)
                 yield data
+
+
+def _names_bare_bucket(request: Request) -> bool:
+    """A path-style bucket-level request whose path is ``/bucket`` (no trailing slash)."""
+    target = request.target
+    return target.level == "bucket" and not target.virtual_host and unquote(request.raw_path) == f"/{target.bucket}"
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,7 +12,7 @@ client signs verifies by construction; the official vectors pin both to OSS.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -89,7 +89,8 @@ class Claim:
 
     ``signed_at`` (header signatures) is checked against the allowed clock skew,
     ``expires_at`` (presigned URLs) against the clock; ``scope`` is set for V4,
-    with ``stamp`` the x-oss-date the scope must match.
+    with ``stamp`` the x-oss-date the scope must match. ``alternate``, when set,
+    is a second string to sign that the signature may cover instead.
     """
 
     version: int
@@ -100,6 +101,8 @@ class Claim:
     expires_at: Optional[float] = None
     scope: Optional[Scope] = None
     stamp: str = ""
+    canonical_request: str = ""  # V4
+    alternate: Optional[str] = None  # another string to sign the request may carry (bare bucket path)
 
     def fail(self, code: str, message: str, ec: Optional[str] = None) -> VerifyResult:
         return _fail(code, message, access_key_id=self.access_key_id, version=self.version, ec=ec)
@@ -127,6 +130,7 @@ def verify_request(
     now: Optional[float] = None,
     max_skew: float = 900,
     region: Optional[str] = None,
+    bare_bucket: bool = False,
 ) -> VerifyResult:
     """Check the signature of a received request.
 
@@ -140,6 +144,11 @@ def verify_request(
     V4's region and product come from the credential scope. If ``region`` is
     given and the scope names another region, the result is InvalidArgument
     ("Invalid signing region", EC 0002-00000226), like a real endpoint serving one region.
+
+    ``bare_bucket``: the request path named the bucket without its trailing
+    slash (path style ``/bucket``, what the C SDK sends for bucket-level requests
+    on an IP endpoint); the resource ``/bucket`` it signs then verifies as well
+    as the canonical ``/bucket/``. Nothing else about the request may differ.
     """
     low = {name: wire_text(value) for name, value in lower_headers(headers).items()}
     authorization = low.get("authorization")
@@ -161,6 +170,8 @@ def verify_request(
             return _fail("AccessDenied", "The request carries no signature (anonymous access denied).", anonymous=True)
     if isinstance(claim, VerifyResult):
         return claim
+    if bare_bucket and bucket and not key:
+        claim = _with_bare_bucket(claim, bucket)
     return _settle(claim, lookup_secret, _time() if now is None else float(now), max_skew, region)
 
 
@@ -183,18 +194,37 @@ def _settle(claim: Claim, lookup_secret: SecretLookup, now: float, max_skew: flo
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
         return claim.fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
-    if claim.scope is None:
-        expected = v1_signature(secret, claim.string_to_sign)
-        given = claim.signature
-    else:
-        expected = v4_signature(v4_signing_key(secret, *claim.scope), claim.string_to_sign)
-        given = claim.signature.lower()
-    if hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
-        return VerifyResult(True, None, "OK", claim.string_to_sign, claim.access_key_id, False, claim.version)
+    given = (claim.signature if claim.scope is None else claim.signature.lower()).encode("utf-8", "replace")
+    for string_to_sign in (claim.string_to_sign, claim.alternate):
+        if string_to_sign is None:
+            continue
+        if claim.scope is None:
+            expected = v1_signature(secret, string_to_sign)
+        else:
+            expected = v4_signature(v4_signing_key(secret, *claim.scope), string_to_sign)
+        if hmac.compare_digest(expected.encode("ascii"), given):
+            return VerifyResult(True, None, "OK", string_to_sign, claim.access_key_id, False, claim.version)
     return _fail(
         "SignatureDoesNotMatch", _MISMATCH, string_to_sign=claim.string_to_sign,
         access_key_id=claim.access_key_id, version=claim.version,
     )
+
+
+def _with_bare_bucket(claim: Claim, bucket: str) -> Claim:
+    """The claim with ``alternate`` set: its string to sign with the resource ``/bucket``
+    where the canonical one has ``/bucket/``."""
+    slashed = f"/{bucket}/"
+    if claim.scope is None:  # V1: the canonicalized resource is the last line
+        head, _, resource = claim.string_to_sign.rpartition("\n")
+        if not resource.startswith(slashed):
+            return claim
+        alternate = f"{head}\n/{bucket}{resource[len(slashed):]}"
+    else:  # V4: the canonical URI is the second line of the canonical request
+        method, uri, rest = claim.canonical_request.split("\n", 2)
+        if uri != slashed:
+            return claim
+        alternate = v4_string_to_sign(f"{method}\n/{bucket}\n{rest}", claim.stamp, v4_scope(*claim.scope))
+    return replace(claim, alternate=alternate)
 
 
 # ---------------------------------------------------------------------------
@@ -296,9 +326,10 @@ def _split_additional(text: Optional[str]) -> list[str]:
 def _v4_string_to_sign(
     method: str, bucket: Optional[str], key: Optional[str], query: Query, low: dict[str, str],
     additional: str, stamp: str, scope: Scope, payload_hash: Optional[str] = None,
-) -> str:
+) -> Tuple[str, str]:
+    """(canonical request, string to sign)."""
     canonical = v4_canonical_request(method, bucket, key, query, low, _split_additional(additional), payload_hash)
-    return v4_string_to_sign(canonical, stamp, v4_scope(*scope))
+    return canonical, v4_string_to_sign(canonical, stamp, v4_scope(*scope))
 
 
 def _read_v4_header(
@@ -315,8 +346,11 @@ def _read_v4_header(
     when = _parse_v4_date(stamp)
     if when is None:
         return _fail("AccessDenied", "Invalid x-oss-date (expected yyyymmddTHHMMSSZ).", access_key_id=access_key_id, version=4)
-    sts = _v4_string_to_sign(method, bucket, key, query, low, fields.get("AdditionalHeaders", ""), stamp, scope)
-    return Claim(4, access_key_id, fields["Signature"], sts, signed_at=when, scope=scope, stamp=stamp)
+    canonical, sts = _v4_string_to_sign(
+        method, bucket, key, query, low, fields.get("AdditionalHeaders", ""), stamp, scope
+    )
+    return Claim(4, access_key_id, fields["Signature"], sts, signed_at=when, scope=scope, stamp=stamp,
+                 canonical_request=canonical)
 
 
 def _read_v4_presign(
@@ -341,8 +375,9 @@ def _read_v4_presign(
     if not 0 < lifetime <= V4_MAX_EXPIRES:
         return _fail("AccessDenied", "x-oss-expires must be within 1 second and 7 days.", access_key_id=access_key_id, version=4)
     signed_query = [(k, v) for k, v in query if k != "x-oss-signature"]
-    sts = _v4_string_to_sign(
+    canonical, sts = _v4_string_to_sign(
         method, bucket, key, signed_query, low, _query_get(query, "x-oss-additional-headers") or "", stamp, scope,
         payload_hash=UNSIGNED_PAYLOAD,
     )
-    return Claim(4, access_key_id, signature, sts, expires_at=when + lifetime, scope=scope, stamp=stamp)
+    return Claim(4, access_key_id, signature, sts, expires_at=when + lifetime, scope=scope, stamp=stamp,
+                 canonical_request=canonical)

@@ -1,0 +1,419 @@
+"""The streaming tree engine behind ``upload_tree`` and ``ossresume sync``.
+
+Steps, as :meth:`TreeJob.run` takes them:
+
+1. *Lock the manifest* — before any request; another running sync on it is an error.
+2. *Walk* the tree lazily in key order (``tree_walk``) while one thread *lists* the
+   destination prefix a page ahead (ListObjectsV2, 1,000 keys a page).
+3. *Decide* per key from the merged walk and listing plus the manifest row
+   (``tree_plan.merge`` / ``tree_plan.decide``): skip with no request, HEAD + CRC-64,
+   upload, delete.
+4. *Send*: one-part files as tasks on the executor (``tree_tasks``: one PutObject
+   each); bigger files through the resumable engine with their checkpoints; never
+   more than ``threads`` requests in flight, so memory is O(threads).
+5. *Record*, in the calling thread: manifest rows (batched commits), the summary,
+   ``on_file`` and ``progress``.
+
+Ctrl-C (or ``cancel``) stops starting files at once; running ones finish or keep
+their checkpoints, the manifest is committed and :class:`TreeInterrupted` carries
+the summary.  The first refusal of the credentials or the bucket stops the run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Callable, Dict, Iterator, Optional, Tuple
+
+from . import ops
+from . import status as st
+from .checkpoint_file import as_directory, checkpoint_location
+from .config import RequestOptions
+from .layout import plan_parts
+from .manifest import Manifest
+from .params import ResumableCltParams, create_resumable_clt_params
+from .transport import Transport
+from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
+                        decide, key_bytes, may_delete, merge)
+from .tree_tasks import PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
+from .tree_walk import walk_tree
+from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
+
+log = logging.getLogger("ossresume_c")
+
+# Errors that every other file would hit as well: stop instead of repeating them.
+_FATAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "NoSuchBucket",
+                "BucketNameInvalidError"}
+_PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCONSISTENT_ERROR,
+                  "OpenFileFail": st.OPEN_FILE_ERROR}
+
+
+class OrderError(Exception):
+    """The walk or the listing was not in UTF-8 byte order: merging it could pair
+    the wrong keys, so the run stops."""
+
+
+class _Stop(Exception):
+    """Raised from a big file's progress callback to cancel it."""
+
+
+class TreeJob:
+    def __init__(self, options: RequestOptions, root: str, bucket: str, prefix: str, *,
+                 part_size: int, threads: int, cp_dir: Optional[str], headers: Dict[str, str],
+                 manifest_path: Optional[str], checksum: bool = False, delete: bool = False,
+                 dry_run: bool = False, key_filter: Optional[KeyFilter] = None,
+                 follow_symlinks: bool = False, skip_dirs: Tuple[str, ...] = (),
+                 executor: Optional[Executor] = None, keep_keys: bool = True,
+                 progress: Optional[Callable[[int, int], object]] = None,
+                 on_file: Optional[Callable[[FileOutcome], object]] = None,
+                 cancel: Optional[threading.Event] = None) -> None:
+        self.options = options
+        self.root = root
+        self.bucket = bucket
+        self.prefix = prefix
+        self.part_size = part_size
+        self.threads = threads
+        self.cp_dir = cp_dir
+        self.headers = headers
+        self.manifest_path = manifest_path
+        self.checksum = checksum
+        self.delete = delete
+        self.dry_run = dry_run
+        self.key_filter = key_filter or KeyFilter()
+        self.follow_symlinks = follow_symlinks
+        self.skip_dirs = skip_dirs
+        self.executor = executor
+        self.progress = progress
+        self.on_file = on_file
+        self.stop = cancel or threading.Event()
+        self.summary = TreeSummary(keep_keys=keep_keys)
+        self.ctx = SendContext(options, bucket, tuple(headers.items()), threads, dry_run)
+        self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
+        self.inflight: Dict[Future, Tuple[int, LocalFile]] = {}
+        self.in_use = 0
+        self.consumed = 0
+        self.total = 0
+        self.fatal: Optional[st.Status] = None
+        self.manifest: Optional[Manifest] = None
+
+    # -- the steps -------------------------------------------------------------------
+    def run(self) -> TreeSummary:
+        started = time.monotonic()
+        transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.stop)
+        try:
+            if self.manifest_path:
+                self.manifest = Manifest(self.manifest_path)               # 1. lock
+        except BaseException:
+            transport.close()
+            raise
+        listing = _Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
+        local_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ossresume-tree")
+        interrupted = False
+        try:
+            try:
+                self._decide_and_send(listing, local_pool)                 # 2-4
+                self._drain()                                               # 5 (the rest)
+            except KeyboardInterrupt:
+                interrupted = True
+                self.stop.set()
+                self._drain()
+        finally:
+            listing.close()
+            local_pool.shutdown(wait=True)
+            SENDERS.release(self.ctx)
+            transport.close()
+            if self.manifest is not None:
+                self.manifest.close()
+            self.summary.list_pages = listing.pages
+            self.summary.requests += listing.pages
+            self.summary.seconds = time.monotonic() - started
+        if interrupted:
+            raise TreeInterrupted(self.summary)
+        return self.summary
+
+    def _decide_and_send(self, listing: "_Listing", local_pool: ThreadPoolExecutor) -> None:
+        walked = _Tracked(walk_tree(self.root, self.prefix, follow_symlinks=self.follow_symlinks,
+                                    key_filter=self.key_filter, skip_dirs=self.skip_dirs))
+        try:
+            pairs = merge(_ordered(walked, "walk"), _ordered(listing, "listing"))
+            for local, remote in pairs:
+                if not self._one_pair(local, remote, walked, listing, local_pool):
+                    break
+        except OrderError as exc:
+            self.fatal = self.summary.error = st.Status(st.INTERNAL_ERROR, "ListingOrder", str(exc))
+        if listing.error is not None and self.summary.error is None:
+            self.summary.error = listing.error
+
+    def _one_pair(self, local: Optional[LocalFile], remote: Optional[RemoteObject],
+                  walked: "_Tracked", listing: "_Listing", local_pool: ThreadPoolExecutor) -> bool:
+        self._record_finished(block=False)
+        if listing.error is not None and self.fatal is None:
+            self.fatal = listing.error
+        if local is None and walked.done and not self.delete:
+            return False                         # the rest of the listing cannot matter
+        if self.stop.is_set():
+            if local is not None:
+                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+            return False
+        self._one_key(local, remote, local_pool)
+        return True
+
+    def _one_key(self, local: Optional[LocalFile], remote: Optional[RemoteObject],
+                 local_pool: ThreadPoolExecutor) -> None:
+        if local is not None and local.note:
+            log.info("skipping %s: %s", local.path, local.note)
+            self._finish(FileOutcome(local.path, local.key, 0, "noted", None, local.note))
+            return
+        if local is not None and local.problem:
+            code, message = local.problem
+            self._finish(FileOutcome(local.path, local.key, local.size, "failed",
+                                     st.Status(_PROBLEM_CODES.get(code, st.INVALID_ARGUMENT), code,
+                                               message)))
+            return
+        if self.fatal is not None:
+            if local is not None:
+                self._finish(FileOutcome(local.path, local.key, local.size, "failed", self.fatal))
+            return
+        row = None
+        if self.manifest is not None and local is not None and remote is not None \
+                and remote.size == local.size and not self.checksum:
+            row = self.manifest.get(local.key)
+        action = decide(local, remote, row, self.checksum, self.delete)
+        if action == KEEP:
+            return
+        if action == SKIP:
+            assert local is not None
+            self._finish(FileOutcome(local.path, local.key, local.size, "skipped"))
+            return
+        if action == DELETE:
+            assert remote is not None
+            if not may_delete(remote.key, self.prefix):
+                return
+            gone = LocalFile(remote.key, "", remote.size)
+            if self.dry_run:
+                self._finish(FileOutcome("", remote.key, remote.size, "would-delete"))
+                return
+            self._submit(self.executor or local_pool, 1, gone, Task("delete", remote.key))
+            return
+        assert local is not None
+        self.total += local.size
+        parts = max(1, plan_parts(local.size, self.part_size).count)
+        if parts <= 1 and not self._has_checkpoint(local):
+            kind = PUT if action == UPLOAD else VERIFY
+            self._submit(self.executor or local_pool, 1, local, Task(kind, local.key, local.path,
+                                                                     local.size))
+        else:
+            # a big file takes at most 3/4 of the slots, so that small files keep flowing
+            need = min(self.threads - self.threads // 4, parts)
+            self._submit(local_pool, need, local, (action, need))
+
+    def _submit(self, executor: Executor, need: int, local: LocalFile, work: object) -> None:
+        while self.in_use + need > self.threads:
+            self._record_finished(block=True)
+            if self.stop.is_set():
+                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+                return
+        if isinstance(work, Task):
+            future = executor.submit(run_task, self.ctx, work)
+        else:
+            big: Tuple[str, int] = work  # type: ignore[assignment]
+            future = executor.submit(self._big_file, local, big[0], big[1])
+        self.in_use += need
+        self.inflight[future] = (need, local)
+        future.add_done_callback(lambda f: self.events.put(("done", f)))
+
+    # -- big files: the resumable engine --------------------------------------------
+    def _big_file(self, local: LocalFile, action: str, threads: int) -> TaskResult:
+        task = Task("big", local.key, local.path, local.size)
+        transport, _putter = SENDERS.get(self.ctx)
+        requests = 0
+        if action != UPLOAD:
+            status, meta = ops.head_object(transport, self.bucket, local.key)
+            requests += 1
+            if status.is_ok() and meta is not None and meta.crc64 is not None \
+                    and file_crc(local.path, local.size) == meta.crc64:
+                return TaskResult(task, "skipped", status, local.size, local.mtime_ns, meta.crc64,
+                                  meta.etag, requests=requests)
+        if self.dry_run:
+            return TaskResult(task, "would-upload", st.Status(200), local.size, requests=requests)
+        from .upload import resumable_upload_file
+        seen = [0]
+
+        def on_progress(consumed: int, total: int) -> None:
+            if self.stop.is_set() and consumed < total:
+                raise _Stop("the tree upload was interrupted")
+            self.events.put(("bytes", consumed - seen[0]))
+            seen[0] = consumed
+
+        status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
+                                       dict(self.headers), None, self._clt_params(threads), on_progress)
+        if not status.is_ok():
+            cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
+            return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)
+        self.events.put(("bytes", local.size - seen[0]))
+        try:
+            now = os.stat(local.path)
+            unchanged = (now.st_size, now.st_mtime_ns) == (local.size, local.mtime_ns)
+        except OSError:
+            unchanged = False
+        crc = ops.response_crc(status.resp_headers)
+        etag = (ops.header(status.resp_headers, "ETag") or "") if unchanged else ""
+        return TaskResult(task, "uploaded", status, local.size, local.mtime_ns, crc, etag,
+                          requests=requests)
+
+    def _has_checkpoint(self, local: LocalFile) -> bool:
+        """A file that shrank to one part may have a multipart checkpoint to clean up:
+        the engine does that, so such files go through it."""
+        path = checkpoint_location(self._clt_params(1), local.path, self.bucket, local.key, ".ucp")
+        return path is not None and os.path.exists(path)
+
+    def _clt_params(self, threads: int) -> ResumableCltParams:
+        """A file's parameters: its checkpoint is a file in the tree's checkpoint directory."""
+        cp_dir = as_directory(self.cp_dir) if self.cp_dir is not None else None
+        return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
+
+    # -- record ---------------------------------------------------------------------------
+    def _record_finished(self, block: bool) -> None:
+        """Handle the events that are there (and with ``block``, wait up to 0.2 s for one:
+        short enough for Ctrl-C to be seen at once)."""
+        try:
+            kind, payload = self.events.get(timeout=0.2) if block else self.events.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if kind == "bytes":
+                self._advance(int(payload))  # type: ignore[call-overload]
+            else:
+                self._task_done(payload)  # type: ignore[arg-type]
+            try:
+                kind, payload = self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _drain(self) -> None:
+        while self.inflight:
+            self._record_finished(block=True)
+            for future in [f for f in self.inflight if f.done()]:   # events lost to a Ctrl-C
+                self._task_done(future)
+        self._record_finished(block=False)
+
+    def _task_done(self, future: Future) -> None:
+        if future not in self.inflight:
+            return
+        need, local = self.inflight.pop(future)
+        self.in_use -= need
+        try:
+            result: TaskResult = future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker fails its file, not the run
+            result = TaskResult(Task("?", local.key), "failed",
+                                st.Status(st.INTERNAL_ERROR, "InternalError", repr(exc)))
+        self.summary.requests += result.requests
+        if result.action in ("uploaded", "skipped") and self.manifest is not None \
+                and result.etag and result.crc64 is not None:
+            self.manifest.record(ManifestRow(local.key, result.size, result.mtime_ns, result.crc64,
+                                             result.etag))
+        if result.action == "deleted" and self.manifest is not None:
+            self.manifest.forget([local.key])
+        if result.action == "uploaded" and result.task.kind != "big":
+            self._advance(local.size)
+        if result.action == "failed" and _is_fatal(result.status):
+            self.fatal = self.fatal or result.status
+        self._finish(FileOutcome(local.path, local.key, local.size, result.action,
+                                 result.status if result.action != "would-upload" else None))
+
+    def _advance(self, nbytes: int) -> None:
+        self.consumed = min(self.total, self.consumed + max(0, nbytes))
+        if self.progress is not None:
+            self.progress(self.consumed, self.total)
+
+    def _finish(self, outcome: FileOutcome) -> None:
+        self.summary.add(outcome)
+        if self.on_file is not None:
+            self.on_file(outcome)
+
+
+class _Listing:
+    """The destination listing, fetched one page ahead by a thread; ``error`` is the
+    Status of a failed page (the iteration then ends)."""
+
+    def __init__(self, transport: Transport, bucket: str, prefix: str, key_filter: KeyFilter,
+                 stop: threading.Event) -> None:
+        self.t = transport
+        self.bucket = bucket
+        self.prefix = prefix
+        self.key_filter = key_filter
+        self.stop = stop
+        self.closed = threading.Event()
+        self.pages = 0
+        self.error: Optional[st.Status] = None
+        self.q: "queue.Queue[object]" = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._fetch, name="ossresume-list", daemon=True)
+        self.thread.start()
+
+    def _fetch(self) -> None:
+        token = ""
+        while not self.closed.is_set():
+            status, found, token = ops.list_objects_v2(self.t, self.bucket, self.prefix, token)
+            self.pages += 1
+            self._put(found if status.is_ok() else status)
+            if not status.is_ok() or not token:
+                break
+        self._put(None)
+
+    def _put(self, item: object) -> None:
+        while not self.closed.is_set():
+            try:
+                self.q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[RemoteObject]:
+        while True:
+            item = self.q.get()
+            if item is None:
+                return
+            if isinstance(item, st.Status):
+                self.error = item
+                return
+            for obj in item:  # type: ignore[attr-defined]
+                if self.key_filter and not self.key_filter.wants(obj.key[len(self.prefix):]):
+                    continue
+                yield RemoteObject(obj.key, obj.size, obj.etag)
+
+    def close(self) -> None:
+        self.closed.set()
+        self.thread.join()
+
+
+class _Tracked:
+    """An iterator that says when it has ended."""
+
+    def __init__(self, it: Iterator[LocalFile]) -> None:
+        self.it = it
+        self.done = False
+
+    def __iter__(self) -> Iterator[LocalFile]:
+        yield from self.it
+        self.done = True
+
+
+def _ordered(items, what: str):
+    """Pass ``items`` through, refusing a key that does not sort after the previous one."""
+    last = None
+    for item in items:
+        here = key_bytes(item.key)
+        if last is not None and here <= last:
+            raise OrderError(f"the {what} is not in UTF-8 byte order at {item.key!r}")
+        last = here
+        yield item
+
+
+def _is_fatal(status: st.Status) -> bool:
+    """An error every other file would hit too (no connection, bad credentials,
+    no such bucket): the remaining files are not tried."""
+    return status.code in (st.HTTP_IO_ERROR, st.REQUEST_TIMEOUT, 401, 403) \
+        or status.error_code in _FATAL_CODES
