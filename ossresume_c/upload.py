@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import queue
+from concurrent.futures import Executor
 from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
-from . import native
+from . import native, remote_parts
 from . import ops
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
+from .executors import InvalidExecutor, resolve_executor
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
@@ -40,17 +42,25 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
                           progress_callback: Optional[ProgressCallback] = None,
                           resp_headers: Optional[dict] = None,
                           resp_body: Optional[list] = None,
-                          *, checkpoint_interval: float = 1.0) -> st.Status:
+                          *, checkpoint_interval: float = 1.0, executor: object = None) -> st.Status:
     """Upload ``filepath`` to ``bucket/object`` in parallel parts, resumably.
 
     Returns a Status (never raises for OSS, network or file errors).
     ``resp_headers``/``resp_body`` are filled like the C out-parameters with
     the final request's response.  ``params`` is accepted and ignored, as in
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
-    and the checkpoint is written.
+    and the checkpoint is written.  ``executor`` (a ``concurrent.futures.Executor`` or
+    a ``dask.distributed.Client``) sends the parts from other processes or hosts,
+    on presigned URLs (``remote_parts``); None sends them from threads here.
     """
-    status = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
-                       checkpoint_interval).run()
+    try:
+        pool = resolve_executor(executor)
+    except InvalidExecutor as bad:
+        return bad.status
+    job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
+                    checkpoint_interval)
+    job.executor = pool
+    status = job.run()
     copy_out(resp_headers, status.resp_headers)
     if resp_body is not None:
         resp_body.extend(status.resp_body)
@@ -67,6 +77,7 @@ class UploadJob(TransferJob):
         self.local: Optional[LocalFile] = None
         self.stat: Optional[os.stat_result] = None
         self.upload_id = ""
+        self.executor: Optional[Executor] = None    # None: the parts are sent from threads here
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -224,6 +235,8 @@ class UploadJob(TransferJob):
     def _send_missing_parts(self) -> Optional[st.Status]:
         """Send every part not yet done, ``thread_num`` at a time."""
         assert self.plan is not None
+        if self.executor is not None:
+            return remote_parts.send_missing_parts(self, self.executor)
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
         for _ in range(min(self.threads, self.plan.count - len(self.done))):
             buffers.put(bytearray(self.plan.part_size))
@@ -247,12 +260,16 @@ class UploadJob(TransferJob):
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
-                                          headers=_pick(self.headers, PART_HEADERS))
+                                          headers=self.part_headers())
             if not status.is_ok() or res is None:
                 return status, None
             return None, PartDone(got.crc64, res.etag)
         finally:
             buffers.put(buf)
+
+    def part_headers(self) -> Dict[str, str]:
+        """The caller's headers that every UploadPart carries."""
+        return _pick(self.headers, PART_HEADERS)
 
     def abandon(self, why: str) -> None:
         if self.upload_id:    # do not leak the upload
