@@ -245,7 +245,8 @@ class TreeJob:
             seen[0] = consumed
 
         status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
-                                       dict(self.headers), None, self._clt_params(threads), on_progress)
+                                       dict(self.headers), None, self._clt_params(threads), on_progress,
+                                       executor=self.executor)
         if not status.is_ok():
             cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
             return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)

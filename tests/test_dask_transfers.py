@@ -116,3 +116,19 @@ def test_a_worker_killed_mid_part_has_its_task_run_elsewhere(oss_emulator, tmp_p
     assert status.is_ok(), status
     assert_object_is(oss_emulator, "k", path)
     dask_client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker
+
+
+def test_a_tree_across_the_cluster(oss_emulator, tmp_path, dask_client):
+    from helpers import build_tree
+    files = {f"d{i % 3}/f{i}.txt": 3000 + i for i in range(12)}
+    files["big/three-parts.bin"] = 250 * KB
+    root = build_tree(tmp_path / "tree", files, seed=3)
+    summary = oss.upload_tree(options_for(oss_emulator), str(root), oss_emulator.bucket, "t/",
+                              part_size=100 * KB, threads=4, manifest=False,
+                              checkpoint_dir=str(tmp_path / "cp"), executor=dask_client)
+    assert summary.ok, summary.failed
+    assert sorted(summary.uploaded) == sorted("t/" + k for k in files)
+    for rel in files:
+        assert_object_is(oss_emulator, "t/" + rel, str(root / rel))
+    parts = upload_part_requests(oss_emulator, "t/big/three-parts.bin")
+    assert sorted(int(e["part_number"]) for e in parts) == [1, 2, 3]
