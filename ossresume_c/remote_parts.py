@@ -14,29 +14,25 @@ expire before they start come back unsent and are presigned again.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import sys
-import threading
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from . import native, ops
 from . import status as st
-from .auth import Credentials
 from .config import RequestOptions
 from .engine import PartDone
+from .presigned import PRESIGN_SECONDS, transport_for, without_secrets
 from .put_file import file_changed
 from .scheduler import WorkResult
-from .transport import Transport
 
 if TYPE_CHECKING:
     from .upload import UploadJob
 
-PRESIGN_SECONDS = 900        # a presigned part URL lives 15 minutes
 EXPIRY_MARGIN = 60           # a part is not started on a URL with less than this left
 MAX_PARTS_PER_TASK = 8       # a lost task costs at most this many parts again
 TASKS_PER_SLOT = 4           # enough tasks that slow and fast workers even out
@@ -50,13 +46,6 @@ def parts_per_task(todo: int, slots: int) -> int:
     if todo <= 0:
         return 1
     return max(1, min(MAX_PARTS_PER_TASK, todo // (max(1, slots) * TASKS_PER_SLOT)))
-
-
-def without_secrets(options: RequestOptions) -> RequestOptions:
-    """The options a worker needs (endpoint, addressing, timeouts, retries), no credentials."""
-    config = dataclasses.replace(options.config, access_key_id=None, access_key_secret=None,
-                                 sts_token=None)
-    return RequestOptions(config, options.ctl)
 
 
 @dataclass(frozen=True)
@@ -95,32 +84,6 @@ class BatchResult:
 
 # -- the worker side --------------------------------------------------------------------
 
-class _UnsignedTransport(Transport):
-    """A transport that never signs: the URLs it is given carry their signature."""
-
-    def __init__(self, options: RequestOptions, pool_size: int) -> None:
-        super().__init__(options, pool_size=pool_size)
-        self.credentials = Credentials("", "")
-
-    def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: object,
-             headers: dict) -> None:
-        return None
-
-
-_TRANSPORTS: Dict[Tuple[str, bool, str], Transport] = {}
-_TRANSPORTS_LOCK = threading.Lock()
-
-
-def _transport(options: RequestOptions) -> Transport:
-    """This process's unsigned transport for the options' endpoint (kept alive)."""
-    ident = (options.config.endpoint, options.config.is_cname, repr(options.ctl))
-    with _TRANSPORTS_LOCK:
-        found = _TRANSPORTS.get(ident)
-        if found is None:
-            found = _TRANSPORTS[ident] = _UnsignedTransport(options, pool_size=8)
-        return found
-
-
 def worker_name() -> str:
     """The Dask worker's address when on one, else host and process id."""
     dist = sys.modules.get("distributed")
@@ -158,7 +121,7 @@ def send_batch(batch: PartBatch) -> BatchResult:
 
 
 def _send_parts(batch: PartBatch, fd: int, result: BatchResult) -> None:
-    transport = _transport(batch.options)
+    transport = transport_for(batch.options)
     buf = bytearray(max(p.size for p in batch.parts))
     for part in batch.parts:
         if time.time() >= part.expires_at - EXPIRY_MARGIN:

@@ -38,7 +38,8 @@ from .params import ResumableCltParams, create_resumable_clt_params
 from .transport import Transport
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
-from .tree_tasks import PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
+from .tree_tasks import (PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc,
+                         presigned_task, remote_context, run_task)
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -91,6 +92,7 @@ class TreeJob:
         self.stop = cancel or threading.Event()
         self.summary = TreeSummary(keep_keys=keep_keys)
         self.ctx = SendContext(options, bucket, tuple(headers.items()), threads, dry_run)
+        self.remote_ctx = remote_context(self.ctx)
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
         self.inflight: Dict[Future, Tuple[int, LocalFile]] = {}
         self.in_use = 0
@@ -212,7 +214,11 @@ class TreeJob:
             if self.stop.is_set():
                 self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
                 return
-        if isinstance(work, Task):
+        if isinstance(work, Task) and executor is self.executor:
+            # another process or host: presigned requests, no credentials in the task
+            signed = presigned_task(SENDERS.get(self.ctx)[0], self.ctx, work)
+            future = executor.submit(run_task, self.remote_ctx, signed)
+        elif isinstance(work, Task):
             future = executor.submit(run_task, self.ctx, work)
         else:
             big: Tuple[str, int] = work  # type: ignore[assignment]

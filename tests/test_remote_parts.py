@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import ossresume_c as oss
-from ossresume_c import ops, remote_parts
+from ossresume_c import ops, presigned, remote_parts
 from ossresume_c.config import request_options_create
 from ossresume_c.transport import Transport
 
@@ -58,7 +58,7 @@ def test_a_part_whose_url_is_about_to_expire_comes_back_unsent(tmp_path):
     path = make_file(tmp_path / "f.bin", 300 * KB, seed=1)
     info = os.stat(path)
     soon = time.time() + remote_parts.EXPIRY_MARGIN / 2
-    options = remote_parts.without_secrets(request_options_create(endpoint="http://127.0.0.1:9"))
+    options = presigned.without_secrets(request_options_create(endpoint="http://127.0.0.1:9"))
     batch = remote_parts.PartBatch(options, "b", "k", path, info.st_size, info.st_mtime_ns, (),
                                    (remote_parts.PartURL(1, 0, 100 * KB, (), soon),
                                     remote_parts.PartURL(2, 100 * KB, 100 * KB, (), soon)))
@@ -166,3 +166,24 @@ def test_coordinator_killed_then_the_same_call_sends_only_what_the_server_lacks(
     assert sent == sorted(set(range(1, 14)) - on_server)
     assert_object_is(emu, "k", path)
     assert not os.path.exists(path + ".ucp")
+
+
+def test_tree_tasks_on_a_process_pool_are_presigned_too(oss_emulator, tmp_path):
+    from helpers import build_tree
+    files = {"a.txt": 10, "b/c.json": 3000, "big.bin": 250 * KB}
+    root = build_tree(tmp_path / "tree", files, seed=6)
+    with RecordingPool(2) as pool:
+        summary = oss.upload_tree(options_for(oss_emulator, sts_token=SECRET_TOKEN), str(root),
+                                  oss_emulator.bucket, "t/", part_size=100 * KB, threads=4,
+                                  manifest=False, checkpoint_dir=str(tmp_path / "cp"),
+                                  executor=pool)
+    assert summary.ok, summary.failed
+    for rel in files:
+        assert_object_is(oss_emulator, "t/" + rel, str(root / rel))
+    secret = oss_emulator.access_key_secret.encode()
+    shipped = [pickle.loads(blob) for blob in pool.shipped]
+    assert not any(secret in blob for blob in pool.shipped)
+    small = [args[1] for fn, args, _kw in shipped if fn.__name__ == "run_task"]
+    assert sorted(t.key for t in small) == ["t/a.txt", "t/b/c.json"]
+    assert all(dict(t.signed)["PUT"] for t in small)
+    assert sum(fn is remote_parts.send_batch for fn, _a, _kw in shipped) >= 1   # big.bin's parts
