@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 from .auth import Credentials
 from .config import RequestOptions
+from .small_put import SmallPutter
 from .transport import Reply, Transport
 
 PRESIGN_SECONDS = 900        # a presigned URL lives 15 minutes
@@ -41,6 +42,7 @@ class PresignedTransport(Transport):
         super().__init__(options, pool_size=pool_size)
         self.credentials = Credentials("", "")
         self._signed = threading.local()
+        self.putter = SmallPutter(self)       # one-sendall PutObject on the presigned query
 
     def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: Any,
              headers: dict) -> None:

@@ -20,7 +20,7 @@ from . import native, ops
 from . import status as st
 from .config import RequestOptions
 from .presigned import Signed, presign_requests, transport_for, without_secrets
-from .put_file import change_since, file_changed, put_file, with_content_type
+from .put_file import FastSend, change_since, file_changed, put_file, with_content_type
 from .small_put import SmallPutter
 from .transport import Transport
 
@@ -93,26 +93,31 @@ def run_task(ctx: SendContext, task: Task) -> TaskResult:
     presigned requests is sent on them (its context holds no credentials)."""
     if task.signed:
         presigned = transport_for(ctx.options)
+        put_query = dict(task.signed).get("PUT", ())
+
+        def fast(bucket: str, key: str, body: bytearray, headers: Dict[str, str],
+                 crc: int) -> Optional[st.Status]:
+            return presigned.putter.put(bucket, key, body, headers, crc, query=put_query)
+
         with presigned.using(task.key, task.signed):
-            return _run(ctx, presigned, None, task)
+            return _run(ctx, presigned, fast, task)
     transport, putter = SENDERS.get(ctx)
-    return _run(ctx, transport, putter, task)
+    return _run(ctx, transport, putter.put, task)
 
 
-def _run(ctx: SendContext, transport: Transport, putter: Optional[SmallPutter],
-         task: Task) -> TaskResult:
+def _run(ctx: SendContext, transport: Transport, fast: FastSend, task: Task) -> TaskResult:
     try:
         if task.kind == DELETE:
             status = ops.delete_object(transport, ctx.bucket, task.key)
             return TaskResult(task, "deleted" if status.is_ok() else "failed", status, requests=1)
         if task.kind == VERIFY:
-            return _verify_then_put(ctx, transport, putter, task)
-        return _put(ctx, transport, putter, task, 0)
+            return _verify_then_put(ctx, transport, fast, task)
+        return _put(ctx, transport, fast, task, 0)
     except Exception as exc:  # noqa: BLE001 - one file's bug must not lose the others' results
         return TaskResult(task, "failed", st.Status(st.INTERNAL_ERROR, "InternalError", repr(exc)))
 
 
-def _verify_then_put(ctx: SendContext, transport: Transport, putter: Optional[SmallPutter],
+def _verify_then_put(ctx: SendContext, transport: Transport, fast: FastSend,
                      task: Task) -> TaskResult:
     status, meta = ops.head_object(transport, ctx.bucket, task.key)
     if not status.is_ok() and status.code != 404:
@@ -125,10 +130,10 @@ def _verify_then_put(ctx: SendContext, transport: Transport, putter: Optional[Sm
         if file_crc(task.path, info.st_size) == meta.crc64 and not change_since(info, task.path):
             return TaskResult(task, "skipped", status, info.st_size, info.st_mtime_ns, meta.crc64,
                               meta.etag, requests=1)
-    return _put(ctx, transport, putter, task, 1)
+    return _put(ctx, transport, fast, task, 1)
 
 
-def _put(ctx: SendContext, transport: Transport, putter: Optional[SmallPutter], task: Task,
+def _put(ctx: SendContext, transport: Transport, fast: FastSend, task: Task,
          sent: int) -> TaskResult:
     try:
         info = os.stat(task.path)
@@ -138,7 +143,7 @@ def _put(ctx: SendContext, transport: Transport, putter: Optional[SmallPutter], 
         return TaskResult(task, "would-upload", st.Status(200), info.st_size, info.st_mtime_ns,
                           requests=sent)
     status, done = put_file(transport, ctx.bucket, task.key, task.path, dict(ctx.headers),
-                            expect=info, fast=putter.put if putter is not None else None)
+                            expect=info, fast=fast)
     if done is None:
         return TaskResult(task, "failed", status, requests=sent + 1)
     etag = ops.header(status.resp_headers, "ETag") or ""
