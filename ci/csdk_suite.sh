@@ -27,7 +27,7 @@ suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(test_oss_resumable test_oss_multipart test_oss_object)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${OSSRESUME_CSDK_WORK:-$(mktemp -d -t ossresume-csdk-XXXXXX)}
-python=${PYTHON:-python3}
+python=${PYTHON:-$(command -v python || command -v python3)}
 [ -f "$src/oss_c_sdk_test/test_oss_resumable.c" ] || { echo "not a C SDK source tree: $src" >&2; exit 2; }
 if [ -z "${OSSRESUME_CSDK_ISOLATED:-}" ] && command -v ip > /dev/null && unshare -n true 2> /dev/null; then
     exec unshare -n env OSSRESUME_CSDK_ISOLATED=1 bash -c 'ip link set lo up && exec bash "$@"' bash "$0" "$src" "${suites[@]}"

@@ -104,9 +104,13 @@ class TreeJob:
     # -- the steps -------------------------------------------------------------------
     def run(self) -> TreeSummary:
         started = time.monotonic()
-        if self.manifest_path:
-            self.manifest = Manifest(self.manifest_path)                   # 1. lock
         transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.stop)
+        try:
+            if self.manifest_path:
+                self.manifest = Manifest(self.manifest_path)               # 1. lock
+        except BaseException:
+            transport.close()
+            raise
         listing = _Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
         local_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ossresume-tree")
         interrupted = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 
@@ -33,10 +33,6 @@ TOKEN = "sts-t0ken-Wm4pRr2"
 AK = "LTAI-test-key"
 REGION = "cn-hangzhou"
 NOW = 1_702_743_657.0
-
-
-def lookup(access_key_id: str) -> Optional[str]:
-    return SECRET if access_key_id == AK else None
 
 
 def as_query(pairs: List[List[str]]) -> Query:

@@ -30,11 +30,7 @@ from ossresume_c.emulator.verify import VerifyResult, has_signature, verify_requ
 VECTORS: Dict[str, Any] = json.loads((Path(__file__).parent / "data" / "signing.json").read_text())
 
 
-SECRET = "s3cr3t-Zq9vXkT7"
-TOKEN = "sts-t0ken-Wm4pRr2"
-AK = "LTAI-test-key"
-REGION = "cn-hangzhou"
-NOW = 1_702_743_657.0
+from test_auth import AK, NOW, REGION, SECRET, TOKEN  # noqa: E402 - the same test key pair and clock
 
 
 def lookup(access_key_id: str) -> Optional[str]:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import xml.etree.ElementTree as ET
 from typing import List
 from urllib.parse import unquote
 
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
-from .ops_common import OWNER, Resource, encoding_type, int_param, quoted, xml_response
+from .ops_common import OWNER, Resource, encoding_type, int_param, parse_xml, quoted, xml_response
 from .routing import check_key
 from .xmlout import Element, document, encode_name, iso8601
 
@@ -139,13 +138,7 @@ class BucketOps(Resource):
     def delete_multiple_objects(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         encoding = encoding_type(request)
-        body = self.read_xml_body(request)
-        try:
-            root = ET.fromstring(body)
-        except ET.ParseError:
-            raise OssError("MalformedXML") from None
-        if root.tag != "Delete":
-            raise OssError("MalformedXML")
+        root = parse_xml(self.read_xml_body(request), "Delete")
         quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
         deleted: List[Element] = []
         for item in root.findall("Object"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import xml.etree.ElementTree as ET
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
@@ -87,6 +88,17 @@ def declared_md5(request: Request) -> Optional[bytes]:
 def pseudo_etag(crc: int, size: int) -> str:
     """Benchmark-mode ETag: 32 hex characters from the CRC-64 and the size (no MD5)."""
     return f"{crc:016X}{size & 0xFFFFFFFFFFFFFFFF:016X}"
+
+
+def parse_xml(body: bytes, root_tag: str) -> ET.Element:
+    """A request's XML document, whose root must be ``root_tag``; MalformedXML otherwise."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise OssError("MalformedXML") from None
+    if root.tag != root_tag:
+        raise OssError("MalformedXML")
+    return root
 
 
 def xml_response(body: bytes) -> Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import xml.etree.ElementTree as ET
 from typing import List, Optional, Tuple
 
 from ..native import crc64_combine
@@ -12,7 +11,7 @@ from .config import MIN_PART_SIZE
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
-from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
+from .ops_common import Resource, declared_md5, encoding_type, int_param, parse_xml, quoted, xml_response
 from .store import MAX_PART_NUMBER, ObjectMeta, PartMeta
 from .xmlout import Element, document, encode_name, iso8601
 
@@ -86,12 +85,7 @@ class MultipartOps(Resource):
 
     @staticmethod
     def _parse_complete_body(body: bytes) -> List[Tuple[int, str]]:
-        try:
-            root = ET.fromstring(body)
-        except ET.ParseError:
-            raise OssError("MalformedXML") from None
-        if root.tag != "CompleteMultipartUpload":
-            raise OssError("MalformedXML")
+        root = parse_xml(body, "CompleteMultipartUpload")
         parts: List[Tuple[int, str]] = []
         for element in root.findall("Part"):
             number_text = element.findtext("PartNumber")
