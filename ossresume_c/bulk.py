@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import Executor
 from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 from .config import RequestOptions
+from .executors import InvalidExecutor, resolve_executor
 from .manifest import ManifestInUse, default_manifest_path
 from .params import create_resumable_clt_params
 from .tree_engine import TreeJob
@@ -67,7 +67,7 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
                 manifest: Union[str, bool, None] = None, checksum: bool = False,
                 delete: bool = False, dry_run: bool = False,
                 rules: Sequence[Tuple[str, str]] = (), follow_symlinks: bool = False,
-                executor: Optional[Executor] = None, keep_keys: bool = True) -> TreeSummary:
+                executor: object = None, keep_keys: bool = True) -> TreeSummary:
     """Upload every regular file under ``local_dir`` to ``bucket`` at
     ``prefix`` + relative path, ``threads`` requests at a time overall.
 
@@ -78,7 +78,10 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     forces that for every file).  ``delete`` removes objects under the prefix with
     no local file; ``dry_run`` sends no write request; ``rules`` are
     ``("include"|"exclude", glob)`` pairs, later rules win.  ``executor`` runs the
-    one-part files' tasks (default: threads in this process).
+    one-part files' tasks and the parts of bigger ones (default: threads in this
+    process): a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
+    Parts go out on presigned URLs; a one-part file's task carries the options,
+    credentials included, so give those only to workers you trust.
 
     ``progress(consumed, total)`` counts the bytes of the files decided so far;
     it and ``on_file(outcome)`` are called in the calling thread.  Never raises
@@ -88,6 +91,10 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     """
     if not isinstance(options, RequestOptions):
         raise TypeError("options must come from request_options_create()")
+    try:
+        pool = resolve_executor(executor)
+    except InvalidExecutor as bad:
+        raise ValueError(bad.status.error_msg) from None
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     create_resumable_clt_params(part_size, 1, False, None)  # same argument rules as single files
@@ -109,6 +116,6 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     job = TreeJob(options, root, bucket, prefix, part_size=part_size, threads=threads,
                   cp_dir=cp_dir, headers=dict(headers or {}), manifest_path=manifest_path,
                   checksum=checksum, delete=delete, dry_run=dry_run, key_filter=key_filter,
-                  follow_symlinks=follow_symlinks, skip_dirs=skip_dirs, executor=executor,
+                  follow_symlinks=follow_symlinks, skip_dirs=skip_dirs, executor=pool,
                   keep_keys=keep_keys, progress=progress, on_file=on_file, cancel=cancel)
     return job.run()

@@ -177,6 +177,7 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, bucket: str,
            key: str) -> int:
     from .checkpoint_file import checkpoint_location
+    from .cli_executor import open_executor
     from .ops import response_crc
     from .params import create_resumable_clt_params
     from .upload import resumable_upload_file
@@ -193,8 +194,9 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
                       resuming)
     started = time.monotonic()
     try:
-        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar,
-                                       verify=args.verify)
+        with open_executor(args) as executor:
+            status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar,
+                                           verify=args.verify, executor=executor)
     except KeyboardInterrupt:
         bar.close()
         _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None)

@@ -30,6 +30,8 @@ def add_tree_options(parser: argparse.ArgumentParser) -> None:
                              "bucket, prefix and directory under ~/.cache/ossresume/manifests)")
     parser.add_argument("--follow-symlinks", action="store_true",
                         help="upload what symlinks point to (loops are detected); default: skip them")
+    from .cli_executor import add_executor_options
+    add_executor_options(parser)
 
 
 class _RuleAction(argparse.Action):
@@ -118,13 +120,16 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
             bar.write(f"{outcome.action}: {where}oss://{bucket}/{outcome.key}"
                       + (f" ({outcome.note})" if outcome.note else ""))
 
+    from .cli_executor import open_executor
     try:
-        summary = upload_tree(options, args.source, bucket, prefix, args.part_size, args.threads or 8,
-                              enable_checkpoint=enable, checkpoint_dir=cp_path, progress=bar.bytes_done,
-                              on_file=on_file, manifest=args.manifest, checksum=args.checksum,
-                              delete=getattr(args, "delete", False), dry_run=dry_run,
-                              rules=getattr(args, "rules", None) or (),
-                              follow_symlinks=args.follow_symlinks, keep_keys=False)
+        with open_executor(args) as executor:
+            summary = upload_tree(options, args.source, bucket, prefix, args.part_size,
+                                  args.threads or 8, enable_checkpoint=enable, checkpoint_dir=cp_path,
+                                  progress=bar.bytes_done, on_file=on_file, manifest=args.manifest,
+                                  checksum=args.checksum, delete=getattr(args, "delete", False),
+                                  dry_run=dry_run, rules=getattr(args, "rules", None) or (),
+                                  follow_symlinks=args.follow_symlinks, keep_keys=False,
+                                  executor=executor)
     except ManifestInUse as exc:
         bar.close()
         err(str(exc))

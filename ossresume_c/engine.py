@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import checkpoint_codec as codec
 from . import journal as jnl
@@ -262,15 +262,19 @@ class TransferJob:
         self.keep_or_abandon("the transfer failed and has no checkpoint")
         return failure
 
-    def run_parts(self, work: Callable[[int], WorkResult], name: str) -> Optional[st.Status]:
-        """Run ``work`` for every part not done, ``threads`` at a time, recording each
+    def run_parts(self, work: Callable[[int], WorkResult], name: str,
+                  units: Optional[Iterable[int]] = None,
+                  record: Optional[Callable[[int, Any], None]] = None) -> Optional[st.Status]:
+        """Run ``work`` for every part not done (or every one of ``units``, each
+        success recorded by ``record``), ``threads`` at a time, recording each
         success; the first failure is returned.  Ctrl-C: the parts in flight finish,
         the checkpoint is written (or the transfer abandoned) and KeyboardInterrupt
         is re-raised."""
         assert self.plan is not None
-        todo = [p.index for p in self.plan.parts if p.index not in self.done]
+        todo = [p.index for p in self.plan.parts if p.index not in self.done] if units is None \
+            else units
         runner = PartRunner(self.threads, self.cancel, self.progress, self.maybe_save, name)
-        failure = runner.run(todo, work, self.record)
+        failure = runner.run(todo, work, record or self.record)
         if runner.interrupted == "KeyboardInterrupt":
             self.keep_or_abandon("interrupted without a checkpoint")
             raise KeyboardInterrupt

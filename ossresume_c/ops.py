@@ -229,10 +229,17 @@ class PartResult:
     crc64: Optional[int]
 
 
+def part_query(part_number: int, upload_id: str) -> List[Tuple[str, Optional[str]]]:
+    return [("partNumber", str(part_number)), ("uploadId", upload_id)]
+
+
 def upload_part(t: Transport, bucket: str, key: str, upload_id: str, part_number: int,
                 body: object, expect_crc: Optional[int] = None, content_md5: Optional[bytes] = None,
-                headers: Optional[Mapping[str, str]] = None) -> Tuple[st.Status, Optional[PartResult]]:
-    """UploadPart; a CRC-64 mismatch against ``expect_crc`` is a retried -978."""
+                headers: Optional[Mapping[str, str]] = None,
+                query: Optional[Sequence[Tuple[str, Optional[str]]]] = None
+                ) -> Tuple[st.Status, Optional[PartResult]]:
+    """UploadPart; a CRC-64 mismatch against ``expect_crc`` is a retried -978.
+    ``query`` replaces the query (a presigned one: ``presigned_part_query``)."""
     hdrs = dict(headers or {})
     if content_md5 is not None:
         hdrs["Content-MD5"] = base64.b64encode(content_md5).decode("ascii")
@@ -250,8 +257,7 @@ def upload_part(t: Transport, bucket: str, key: str, upload_id: str, part_number
         return None, res
 
     reply = t.send("UploadPart", "PUT", bucket, key,
-                   [("partNumber", str(part_number)), ("uploadId", upload_id)], hdrs, body,
-                   consume=consume)
+                   query or part_query(part_number, upload_id), hdrs, body, consume=consume)
     return reply.status, reply.result
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from . import status as st
@@ -43,16 +43,18 @@ class SmallPutter:
             self.socks.clear()
 
     def put(self, bucket: str, key: str, body: bytearray, headers: Mapping[str, str],
-            expect_crc: Optional[int]) -> Optional[st.Status]:
+            expect_crc: Optional[int], query: Sequence[Tuple[str, Optional[str]]] = ()
+            ) -> Optional[st.Status]:
         """The Status of a confirmed 200 (with the reply's headers), else None: send it
-        the regular way."""
+        the regular way.  ``query``: a presigned one."""
         if not self.enabled:
             return None
-        url = urlsplit(self.t.url(bucket, key, ()))
+        url = urlsplit(self.t.url(bucket, key, query))
+        target = f"{url.path}?{url.query}" if url.query else url.path
         hdrs: Dict[str, str] = dict(headers)
         hdrs["Content-Length"] = str(len(body))
-        self.t.sign("PUT", bucket, key, (), hdrs)
-        lines = [f"PUT {url.path} HTTP/1.1", f"Host: {url.netloc}",
+        self.t.sign("PUT", bucket, key, query, hdrs)
+        lines = [f"PUT {target} HTTP/1.1", f"Host: {url.netloc}",
                  f"User-Agent: {self.t.session.headers['User-Agent']}"]
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)

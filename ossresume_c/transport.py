@@ -134,6 +134,17 @@ class Transport:
             auth.sign_v4(method, bucket, key, list(query), headers, creds, region,
                          product=self.config.product or "oss")
 
+    def presign(self, method: str, bucket: str, key: str, query: Query,
+                headers: Mapping[str, str], expires: int) -> list:
+        """``query`` plus the V4 query-signature parameters that let a holder of no
+        secret send this request for ``expires`` seconds (unchanged when anonymous)."""
+        creds = self.credentials_source()   # the current (renewed) credentials
+        if not creds.access_key_id or not creds.access_key_secret:
+            return list(query)
+        region = self.config.region or _region_from_host(self.endpoint.host)
+        return list(query) + auth.presign_v4(method, bucket, key, list(query), headers, creds, region,
+                                             expires, product=self.config.product or "oss")
+
     # -- sending ------------------------------------------------------------
     def send(self, op: str, method: str, bucket: Optional[str], key: Optional[str],
              query: Query = (), headers: Optional[Mapping[str, str]] = None,

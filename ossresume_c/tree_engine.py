@@ -38,7 +38,8 @@ from .params import ResumableCltParams, create_resumable_clt_params
 from .transport import Transport
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
-from .tree_tasks import PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
+from .tree_tasks import (PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc,
+                         presigned_task, remote_context, run_task)
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -91,6 +92,7 @@ class TreeJob:
         self.stop = cancel or threading.Event()
         self.summary = TreeSummary(keep_keys=keep_keys)
         self.ctx = SendContext(options, bucket, tuple(headers.items()), threads, dry_run)
+        self.remote_ctx = remote_context(self.ctx)
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
         self.inflight: Dict[Future, Tuple[int, LocalFile]] = {}
         self.in_use = 0
@@ -216,7 +218,11 @@ class TreeJob:
             if self.stop.is_set():
                 self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
                 return
-        if isinstance(work, Task):
+        if isinstance(work, Task) and executor is self.executor:
+            # another process or host: presigned requests, no credentials in the task
+            signed = presigned_task(SENDERS.get(self.ctx)[0], self.ctx, work)
+            future = executor.submit(run_task, self.remote_ctx, signed)
+        elif isinstance(work, Task):
             future = executor.submit(run_task, self.ctx, work)
         else:
             big: Tuple[str, int] = work  # type: ignore[assignment]
@@ -249,7 +255,8 @@ class TreeJob:
             seen[0] = consumed
 
         status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
-                                       dict(self.headers), None, self._clt_params(threads), on_progress)
+                                       dict(self.headers), None, self._clt_params(threads), on_progress,
+                                       executor=self.executor)
         if not status.is_ok():
             cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
             return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)

@@ -10,15 +10,17 @@ the coordinator runs them through the resumable engine in its own threads.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from . import native, ops
 from . import status as st
 from .config import RequestOptions
-from .put_file import change_since, file_changed, put_file
+from .presigned import Signed, presign_requests, transport_for, without_secrets
+from .put_file import FastSend, change_since, file_changed, put_file, with_content_type
 from .small_put import SmallPutter
 from .transport import Transport
 
@@ -40,6 +42,7 @@ class Task:
     key: str
     path: str = ""
     size: int = 0
+    signed: Signed = ()      # presigned requests (``presigned.presign_requests``): no credentials
 
 
 @dataclass
@@ -86,20 +89,35 @@ SENDERS = _Senders()
 
 
 def run_task(ctx: SendContext, task: Task) -> TaskResult:
-    """Do ``task``; never raises for OSS, network or file errors."""
+    """Do ``task``; never raises for OSS, network or file errors.  A task with
+    presigned requests is sent on them (its context holds no credentials)."""
+    if task.signed:
+        presigned = transport_for(ctx.options)
+        put_query = dict(task.signed).get("PUT", ())
+
+        def fast(bucket: str, key: str, body: bytearray, headers: Dict[str, str],
+                 crc: int) -> Optional[st.Status]:
+            return presigned.putter.put(bucket, key, body, headers, crc, query=put_query)
+
+        with presigned.using(task.key, task.signed):
+            return _run(ctx, presigned, fast, task)
     transport, putter = SENDERS.get(ctx)
+    return _run(ctx, transport, putter.put, task)
+
+
+def _run(ctx: SendContext, transport: Transport, fast: FastSend, task: Task) -> TaskResult:
     try:
         if task.kind == DELETE:
             status = ops.delete_object(transport, ctx.bucket, task.key)
             return TaskResult(task, "deleted" if status.is_ok() else "failed", status, requests=1)
         if task.kind == VERIFY:
-            return _verify_then_put(ctx, transport, putter, task)
-        return _put(ctx, transport, putter, task, 0)
+            return _verify_then_put(ctx, transport, fast, task)
+        return _put(ctx, transport, fast, task, 0)
     except Exception as exc:  # noqa: BLE001 - one file's bug must not lose the others' results
         return TaskResult(task, "failed", st.Status(st.INTERNAL_ERROR, "InternalError", repr(exc)))
 
 
-def _verify_then_put(ctx: SendContext, transport: Transport, putter: SmallPutter,
+def _verify_then_put(ctx: SendContext, transport: Transport, fast: FastSend,
                      task: Task) -> TaskResult:
     status, meta = ops.head_object(transport, ctx.bucket, task.key)
     if not status.is_ok() and status.code != 404:
@@ -112,10 +130,10 @@ def _verify_then_put(ctx: SendContext, transport: Transport, putter: SmallPutter
         if file_crc(task.path, info.st_size) == meta.crc64 and not change_since(info, task.path):
             return TaskResult(task, "skipped", status, info.st_size, info.st_mtime_ns, meta.crc64,
                               meta.etag, requests=1)
-    return _put(ctx, transport, putter, task, 1)
+    return _put(ctx, transport, fast, task, 1)
 
 
-def _put(ctx: SendContext, transport: Transport, putter: SmallPutter, task: Task,
+def _put(ctx: SendContext, transport: Transport, fast: FastSend, task: Task,
          sent: int) -> TaskResult:
     try:
         info = os.stat(task.path)
@@ -125,7 +143,7 @@ def _put(ctx: SendContext, transport: Transport, putter: SmallPutter, task: Task
         return TaskResult(task, "would-upload", st.Status(200), info.st_size, info.st_mtime_ns,
                           requests=sent)
     status, done = put_file(transport, ctx.bucket, task.key, task.path, dict(ctx.headers),
-                            expect=info, fast=putter.put)
+                            expect=info, fast=fast)
     if done is None:
         return TaskResult(task, "failed", status, requests=sent + 1)
     etag = ops.header(status.resp_headers, "ETag") or ""
@@ -153,3 +171,23 @@ def file_crc(path: str, size: int) -> Optional[int]:
     finally:
         os.close(fd)
     return crc if got == size else None
+
+
+def presigned_task(transport: Transport, ctx: SendContext, task: Task) -> Task:
+    """``task`` with its requests presigned by ``transport`` (the coordinator's), to run
+    with :func:`remote_context` ``(ctx)`` on a worker that holds no credentials."""
+    headers = with_content_type(dict(ctx.headers), task.key)
+    wanted: List[Tuple[str, Dict[str, str]]]
+    if task.kind == DELETE:
+        wanted = [("DELETE", {})]
+    elif task.kind == VERIFY:
+        wanted = [("HEAD", {}), ("PUT", headers)]
+    else:
+        wanted = [("PUT", headers)]
+    return dataclasses.replace(task, signed=presign_requests(transport, ctx.bucket, task.key,
+                                                              wanted))
+
+
+def remote_context(ctx: SendContext) -> SendContext:
+    """``ctx`` without credentials, for presigned tasks."""
+    return dataclasses.replace(ctx, options=without_secrets(ctx.options))

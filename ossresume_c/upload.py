@@ -13,14 +13,16 @@ import logging
 import os
 import queue
 import random
+from concurrent.futures import Executor
 from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
-from . import native
+from . import native, remote_parts
 from . import ops, orphans
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
+from .executors import InvalidExecutor, resolve_executor
 from .engine import (JOURNAL_SUFFIX, JobFailed, PartDone, Table, TransferJob,
                      check_transfer_arguments, copy_out)
 from .journal import Journal
@@ -43,7 +45,8 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
                           progress_callback: Optional[ProgressCallback] = None,
                           resp_headers: Optional[dict] = None,
                           resp_body: Optional[list] = None,
-                          *, checkpoint_interval: float = 1.0, verify: str = "sample") -> st.Status:
+                          *, checkpoint_interval: float = 1.0, verify: str = "sample",
+                          executor: object = None) -> st.Status:
     """Upload ``filepath`` to ``bucket/object`` in parallel parts, resumably.
 
     Returns a Status (never raises for OSS, network or file errors).
@@ -51,13 +54,21 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     the final request's response.  ``params`` is accepted and ignored, as in
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
     and the checkpoint is written.  ``verify`` says what a resume reads back
-    ("sample", "all" or "none": see ``reconcile.plan_verification``).
+    ("sample", "all" or "none": see ``reconcile.plan_verification``).  ``executor``
+    (a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``) sends the parts
+    from other processes or hosts, on presigned URLs (``remote_parts``); None sends them
+    from threads here.
     """
     if verify not in VERIFY_MODES:
         raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
+    try:
+        pool = resolve_executor(executor)
+    except InvalidExecutor as bad:
+        return bad.status
     job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                     checkpoint_interval)
     job.verify = verify
+    job.executor = pool
     status = None
     try:
         status = job.run()
@@ -85,6 +96,7 @@ class UploadJob(TransferJob):
     def file_identity(self) -> Tuple[int, int]:
         assert self.stat is not None
         return self.stat.st_dev, self.stat.st_ino
+        self.executor: Optional[Executor] = None    # None: the parts are sent from threads here
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -263,6 +275,8 @@ class UploadJob(TransferJob):
     def _send_missing_parts(self) -> Optional[st.Status]:
         """Send every part not yet done, ``thread_num`` at a time."""
         assert self.plan is not None
+        if self.executor is not None:
+            return remote_parts.send_missing_parts(self, self.executor)
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
         for _ in range(min(self.threads, self.plan.count - len(self.done))):
             buffers.put(bytearray(self.plan.part_size))
@@ -286,12 +300,16 @@ class UploadJob(TransferJob):
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
-                                          headers=_pick(self.headers, PART_HEADERS))
+                                          headers=self.part_headers())
             if not status.is_ok() or res is None:
                 return status, None
             return None, PartDone(got.crc64, res.etag)
         finally:
             buffers.put(buf)
+
+    def part_headers(self) -> Dict[str, str]:
+        """The caller's headers that every UploadPart carries."""
+        return _pick(self.headers, PART_HEADERS)
 
     def abandon(self, why: str) -> None:
         if self.upload_id:    # do not leak the upload

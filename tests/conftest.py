@@ -111,3 +111,14 @@ def pytest_configure(config: pytest.Config) -> None:
     where = os.path.realpath(ossresume_c.__file__)
     if prefix and not where.startswith(os.path.realpath(prefix) + os.sep):
         raise pytest.UsageError(f"testing {where}, not the ossresume_c installed under {prefix}")
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A Dask client on a local cluster of two worker processes, loopback only, started
+    once for the session (tests that kill a worker wait for its restart)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client

@@ -3,7 +3,6 @@ a Status comes back, never an exception (responses built at the requests adapter
 from __future__ import annotations
 
 import random
-import xml.etree.ElementTree as ET
 
 import pytest
 from hypothesis import HealthCheck, given, settings

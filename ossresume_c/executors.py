@@ -1,0 +1,53 @@
+"""Turns the ``executor=`` argument into a ``concurrent.futures.Executor``: None (threads
+in this process), any Executor, or a ``dask.distributed.Client`` recognised by its type's
+module, so that ``import ossresume_c`` never imports dask.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Optional
+
+from . import status as st
+
+CLOSED_CLIENT_STATES = ("closing", "closed")
+
+
+def is_dask_client(obj: object) -> bool:
+    """A ``distributed.Client`` (or a subclass), without importing ``distributed``."""
+    for cls in type(obj).__mro__:
+        if cls.__name__ == "Client" and cls.__module__.split(".")[0] == "distributed":
+            return True
+    return False
+
+
+def resolve_executor(executor: object) -> Optional[Executor]:
+    """The Executor that runs the tasks, or None for this process's threads.  A closed
+    Dask client is a -994 Status (raised as ``InvalidExecutor``); anything else that is
+    no executor is a programming error (TypeError)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        start_workers(executor)
+    if executor is None or isinstance(executor, Executor):
+        return executor
+    if is_dask_client(executor):
+        state = str(getattr(executor, "status", ""))
+        if state in CLOSED_CLIENT_STATES:
+            raise InvalidExecutor(st.Status(st.INVALID_ARGUMENT, "InvalidArgument",
+                                            f"the Dask client is {state}"))
+        # pure=False: two tasks with equal arguments (a retried batch) must both run
+        return executor.get_executor(pure=False)  # type: ignore[attr-defined]
+    raise TypeError("executor must be None, a concurrent.futures.Executor or a "
+                    f"dask.distributed.Client, not {type(executor).__name__}")
+
+
+def start_workers(pool: ProcessPoolExecutor) -> None:
+    """Fork a pool's workers now, before any checkpoint is locked: a worker forked
+    later would inherit the lock and hold it past a killed coordinator."""
+    pool.submit(int).result()
+
+
+class InvalidExecutor(Exception):
+    """The executor cannot run anything (a closed Dask client)."""
+
+    def __init__(self, status: st.Status) -> None:
+        super().__init__(str(status))
+        self.status = status

@@ -1,0 +1,134 @@
+"""Transfers on a Dask cluster (``executor=client``): one file's parts across two worker
+processes, no secret on the workers, a worker killed mid-part, a closed client."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import ossresume_c as oss
+from ossresume_c import ops
+from ossresume_c.status import INVALID_ARGUMENT
+
+from helpers import file_crc, get_bytes, make_file, options_for, upload_part_requests
+
+pytest.importorskip("distributed")
+
+KB = 1024
+
+
+def upload(emu, path, executor, key="k", threads=2, **opts):
+    params = oss.create_resumable_clt_params(100 * KB, threads, True, None)
+    return oss.resumable_upload_file(options_for(emu, **opts), emu.bucket, key, path, None, None,
+                                     params, checkpoint_interval=0, executor=executor)
+
+
+def assert_object_is(emu, key, path):
+    with open(path, "rb") as fh:
+        assert get_bytes(emu, key) == fh.read()
+
+
+def _log_to(path: str) -> None:
+    """On a worker: the library's log, DEBUG and up, into ``path``."""
+    logger = logging.getLogger("ossresume_c")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(process)d %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def _stop_logging() -> None:
+    logger = logging.getLogger("ossresume_c")
+    for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def test_import_does_not_import_dask():
+    code = "import sys, ossresume_c; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_parts_across_the_cluster_with_no_secret_in_the_workers_logs(oss_emulator, tmp_path,
+                                                                     dask_client):
+    log_path = str(tmp_path / "workers.log")
+    dask_client.run(_log_to, log_path)
+    oss_emulator.server.add_fault(op="UploadPart", action="status", status=503, nth=3)
+    path = make_file(tmp_path / "f.bin", 1_250_000, seed=7)       # 13 parts
+    status = upload(oss_emulator, path, dask_client, sts_token="sts-token-xyz")
+    dask_client.run(_stop_logging)
+    assert status.is_ok(), status
+    assert_object_is(oss_emulator, "k", path)
+    assert ops.response_crc(status.resp_headers) == file_crc(path)
+    assert not os.path.exists(path + ".ucp")
+    with open(log_path) as fh:
+        workers_log = fh.read() + repr(dask_client.get_worker_logs())
+    assert "UploadPart" in workers_log and "retry 1/" in workers_log     # a worker's retry log
+    assert oss_emulator.access_key_secret not in workers_log
+    # every part was sent once more than the 503'd one: on both workers' connections
+    assert len(upload_part_requests(oss_emulator)) == 14
+
+
+def test_a_closed_client_is_invalid_before_any_request(oss_emulator, tmp_path, dask_client):
+    import distributed
+    path = make_file(tmp_path / "f.bin", 300 * KB, seed=8)
+    other = distributed.Client(dask_client.cluster)
+    other.close()
+    oss_emulator.server.clear_request_log()
+    status = upload(oss_emulator, path, other)
+    assert status.code == INVALID_ARGUMENT and status.error_code == "InvalidArgument", status
+    assert "closed" in status.error_msg
+    assert oss_emulator.server.request_log() == []
+    assert not os.path.exists(path + ".ucp")
+
+
+def test_a_worker_killed_mid_part_has_its_task_run_elsewhere(oss_emulator, tmp_path, dask_client):
+    path = make_file(tmp_path / "f.bin", 1_250_000, seed=9)
+    # part 1 is held by the server, so its task is surely running when the worker dies
+    oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=5, part_number=1,
+                                  count=1)
+    pids = dask_client.run(os.getpid)
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(status=upload(oss_emulator, path,
+                                                                         dask_client)))
+    runner.start()
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline and runner.is_alive():
+        busy = [w for w, keys in dask_client.processing().items()
+                if any("send_batch" in str(k) for k in keys)]
+        if busy:
+            victim = busy[0]
+        else:
+            time.sleep(0.02)      # polling the scheduler, not waiting for an outcome
+    assert victim is not None
+    os.kill(pids[victim], signal.SIGKILL)
+    runner.join(300)
+    assert not runner.is_alive()
+    status = result["status"]
+    assert status.is_ok(), status
+    assert_object_is(oss_emulator, "k", path)
+    dask_client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker
+
+
+def test_a_tree_across_the_cluster(oss_emulator, tmp_path, dask_client):
+    from helpers import build_tree
+    files = {f"d{i % 3}/f{i}.txt": 3000 + i for i in range(12)}
+    files["big/three-parts.bin"] = 250 * KB
+    root = build_tree(tmp_path / "tree", files, seed=3)
+    summary = oss.upload_tree(options_for(oss_emulator), str(root), oss_emulator.bucket, "t/",
+                              part_size=100 * KB, threads=4, manifest=False,
+                              checkpoint_dir=str(tmp_path / "cp"), executor=dask_client)
+    assert summary.ok, summary.failed
+    assert sorted(summary.uploaded) == sorted("t/" + k for k in files)
+    for rel in files:
+        assert_object_is(oss_emulator, "t/" + rel, str(root / rel))
+    parts = upload_part_requests(oss_emulator, "t/big/three-parts.bin")
+    assert sorted(int(e["part_number"]) for e in parts) == [1, 2, 3]
