@@ -11,12 +11,15 @@ from .config import (Config, HttpController, RequestOptions, config_create,
                      request_options_create)
 from .params import ResumableCltParams, create_resumable_clt_params
 from .status import Status, status_is_ok
+from . import credentials  # (oss.credentials.anonymous, default_chain...)
 
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {
     "resumable_upload_file": ("upload", "resumable_upload_file"),
     "resumable_download_file": ("download", "resumable_download_file"),
     "upload_tree": ("bulk", "upload_tree"),
+    "list_multipart_uploads": ("uploads", "list_multipart_uploads"),
+    "abort_multipart_uploads": ("uploads", "abort_multipart_uploads"),
     "TreeSummary": ("bulk", "TreeSummary"),
     "Client": ("client", "Client"),
     "OssError": ("client", "OssError"),
@@ -38,10 +41,11 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "Config", "HttpController", "RequestOptions", "config_create",
+    "__version__", "credentials", "Config", "HttpController", "RequestOptions", "config_create",
     "http_controller_create", "http_io_initialize", "http_io_deinitialize",
     "request_options_create", "ResumableCltParams", "create_resumable_clt_params", "Status",
     "status_is_ok", "resumable_upload_file", "resumable_download_file",
     "upload_tree", "TreeSummary", "Client", "OssError", "OssClient", "ClientConfiguration",
     "UploadObjectRequest", "DownloadObjectRequest",
+    "list_multipart_uploads", "abort_multipart_uploads",
 ]

@@ -3,17 +3,21 @@
     ossresume cp LOCAL oss://bucket/key          resumable upload with a progress bar
     ossresume cp oss://bucket/key LOCAL          resumable download
     ossresume cp -r DIR oss://bucket/prefix/     upload a tree, skipping what is already there
+    ossresume ls [-r] [-l] oss://bucket/prefix   list objects (cli_ls.py)
+    ossresume stat oss://bucket/key              size, ETag, CRC-64, metadata (cli_stat.py)
+    ossresume rm [-r] [--dry-run] oss://b/key    delete (cli_rm.py)
     ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
     ossresume demo [--size 256MiB]               the whole job end to end on the emulator
+    ossresume uploads ls|abort oss://bucket/...  unfinished multipart uploads (cli_uploads.py)
 
-Exit codes: 0 done, 1 the transfer failed (its Status is printed), 2 bad
-arguments, 130 interrupted (Ctrl-C; the message says how to resume).
+Exit codes: 0 done, 1 the transfer (or some file, object) failed (its Status is
+printed), 2 bad arguments or no usable credentials, 130 interrupted (Ctrl-C; the
+message says how to resume).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import sys
 import time
@@ -21,28 +25,16 @@ from typing import List, Optional, Sequence, Tuple
 
 from .terminal import ProgressBar, human, setup_logging, write_above
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from . import cli_ls, cli_rm, cli_stat
+from .cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_args,
+                         bandwidth_arg, credentials_problem, fill_from_ossutil, options_from_args,
+                         failure, parse_oss_url, parse_size, print_json)
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+from . import cli_uploads
+
 
 
 # -- argument types -------------------------------------------------------------
-
-def parse_size(text: str) -> int:
-    """``"8MiB"``, ``"100KB"``, ``"1.5G"``, ``"65536"`` -> bytes.  K/M/G/T are
-    binary whatever the spelling: ``100KB`` is 102400 bytes, as the C SDK's
-    ``1024*100`` "100KB" part size."""
-    match = _SIZE_RE.match(text or "")
-    if not match or (match.group(3).lower().startswith("i") and not match.group(2)):
-        raise ValueError(f"not a size: {text!r} (examples: 8MiB, 100KB, 1G, 65536)")
-    number, unit = match.group(1), match.group(2).lower()
-    value = float(number) * _UNITS[unit] if "." in number else int(number) * _UNITS[unit]
-    return int(value)
-
 
 def _size_arg(text: str) -> int:
     try:
@@ -61,25 +53,17 @@ def _threads_arg(text: str) -> int:
     return value
 
 
-def parse_oss_url(text: str) -> Optional[Tuple[str, str]]:
-    """``oss://bucket/key`` -> ``(bucket, key)``; None when ``text`` is not an oss:// URL."""
-    if not text.lower().startswith("oss://"):
-        return None
-    rest = text[len("oss://"):]
-    bucket, _, key = rest.partition("/")
-    return bucket, key
-
-
 # -- parser -----------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ossresume",
         description="Resumable upload and download of large files to Alibaba Cloud OSS.",
-        epilog="Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and "
-               "OSS_SESSION_TOKEN; the endpoint and region from --endpoint/--region or "
-               "OSS_ENDPOINT/OSS_REGION.")
-    sub = parser.add_subparsers(dest="command", metavar="{cp,emulator,demo}")
+        epilog="Credentials come from the default chain (environment, --profile of the aliyun "
+               "CLI / credentials.ini / ossutil files, OIDC and ECS RAM roles...: see the README); "
+               "the endpoint and region from --endpoint/--region, OSS_ENDPOINT/OSS_REGION or "
+               "~/.ossutilconfig. Exit codes: 0 ok, 1 failed, 2 usage or credentials, 130 interrupted.")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,ls,stat,rm,uploads,emulator,demo}")
     sub.required = True
 
     cp = sub.add_parser(
@@ -102,16 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "~/.cache/ossresume/checkpoints)")
     ck.add_argument("--no-checkpoint", action="store_true",
                     help="no checkpoint: an interrupted copy starts over")
-    cp.add_argument("--endpoint", default=os.environ.get("OSS_ENDPOINT"),
-                    help="e.g. https://oss-cn-hangzhou.aliyuncs.com (env OSS_ENDPOINT)")
-    cp.add_argument("--region", default=os.environ.get("OSS_REGION"),
-                    help="signing region, e.g. cn-hangzhou (env OSS_REGION; default from the endpoint)")
-    cp.add_argument("--signature-version", type=int, choices=(1, 4), default=4,
-                    help="request signature version (default 4)")
-    cp.add_argument("--max-retries", type=int, default=3, metavar="N",
-                    help="retries per request on network errors, 5xx and 429 (default 3)")
-    cp.add_argument("--ca-bundle", metavar="PEM", help="verify HTTPS with this CA bundle")
-    cp.add_argument("--insecure", action="store_true", help="do not verify HTTPS certificates")
+    add_connection_args(cp)
+    cp.add_argument("--bandwidth", type=bandwidth_arg, default=0, metavar="RATE",
+                    help="cap the transfer at RATE (e.g. 50MiB/s) over all threads and files")
+    cp.add_argument("--json", action="store_true", help="print the result as one JSON object")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     cp.set_defaults(subparser=cp)
@@ -135,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(subparser=demo)
+    for module in (cli_ls, cli_stat, cli_rm, cli_uploads):
+        module.register(sub)
     return parser
 
 
@@ -147,28 +127,14 @@ def _err(msg: str) -> None:
 # -- cp -----------------------------------------------------------------------------
 
 def _options(args: argparse.Namespace):
-    from .config import request_options_create
-    verify: object = True
-    if args.insecure:
-        verify = False
-    elif args.ca_bundle:
-        verify = args.ca_bundle
-    return request_options_create(endpoint=args.endpoint, region=args.region or None,
-                                  signature_version=args.signature_version,
-                                  max_retries=max(0, args.max_retries), verify=verify)
+    options = options_from_args(args)
+    options.ctl.max_bandwidth = args.bandwidth
+    return options
 
 
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
     """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
     return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
-
-
-def _failure(what: str, status) -> int:
-    _err(f"{what} failed: {status}")
-    if status.code in (401, 403) and not (os.environ.get("OSS_ACCESS_KEY_ID")
-                                          and os.environ.get("OSS_ACCESS_KEY_SECRET")):
-        _err("hint: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET")
-    return EXIT_FAILED
 
 
 def _resume_hint(argv: Sequence[str], checkpoint: Optional[str], extra: str = "") -> None:
@@ -190,8 +156,9 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
         cp_parser.error("copying between two oss:// locations is not supported; one side must be local")
     if not src and not dst:
         cp_parser.error("one side must be an oss://bucket/key URL")
+    fill_from_ossutil(args)
     if not args.endpoint:
-        cp_parser.error("no endpoint: pass --endpoint or set OSS_ENDPOINT")
+        cp_parser.error("no endpoint: pass --endpoint or set OSS_ENDPOINT (or put one in ~/.ossutilconfig)")
     bucket = (src or dst)[0]  # type: ignore[index]
     if not bucket:
         cp_parser.error(f"no bucket in {args.source if src else args.destination!r}")
@@ -207,6 +174,9 @@ def _cp(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except ValueError as exc:
         cp_parser.error(str(exc))
     setup_logging(args.verbose)
+    problem = credentials_problem(options)
+    if problem is not None:
+        return problem
     if args.recursive:
         return _cp_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
     if dst:
@@ -251,12 +221,18 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
         return EXIT_INTERRUPTED
     bar.close()
     if not status.is_ok():
-        return _failure("upload", status)
+        return failure("upload", status, args.json)
     seconds = time.monotonic() - started
     size = total or 0
     sent = size - bar.restored
     note = f" ({human(bar.restored)} restored from the checkpoint)" if bar.restored else ""
     crc = "CRC-64 verified" if response_crc(status.resp_headers) is not None else "CRC-64 checked per part"
+    if args.json:
+        print_json({"ok": True, "operation": "upload", "source": local, "destination": f"oss://{bucket}/{key}",
+                    "size": size, "restored": bar.restored, "seconds": round(seconds, 3),
+                    "crc64_verified": response_crc(status.resp_headers) is not None,
+                    "request_id": status.req_id})
+        return EXIT_OK
     print(f"uploaded {local} -> oss://{bucket}/{key}: {human(size)}{note} in {seconds:.2f} s "
           f"({human(sent / seconds if seconds > 0 else 0)}/s), {crc}; request id {status.req_id or '-'}")
     return EXIT_OK
@@ -287,12 +263,17 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
         return EXIT_INTERRUPTED
     bar.close()
     if not status.is_ok():
-        return _failure("download", status)
+        return failure("download", status, args.json)
     seconds = time.monotonic() - started
     size = os.path.getsize(target)
     sent = size - bar.restored
     note = f" ({human(bar.restored)} restored from the checkpoint)" if bar.restored else ""
     crc = "CRC-64 verified" if response_crc(resp_headers) is not None else "no object CRC-64 to check"
+    if args.json:
+        print_json({"ok": True, "operation": "download", "source": f"oss://{bucket}/{key}", "destination": target,
+                    "size": size, "restored": bar.restored, "seconds": round(seconds, 3),
+                    "crc64_verified": response_crc(resp_headers) is not None, "request_id": status.req_id})
+        return EXIT_OK
     print(f"downloaded oss://{bucket}/{key} -> {target}: {human(size)}{note} in {seconds:.2f} s "
           f"({human(sent / seconds if seconds > 0 else 0)}/s), {crc}; request id {status.req_id or '-'}")
     return EXIT_OK
@@ -326,7 +307,13 @@ def _cp_tree(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
         return EXIT_INTERRUPTED
     bar.close()
     rate = human(summary.bytes_uploaded / summary.seconds if summary.seconds > 0 else 0)
-    print(f"{summary} ({rate}/s); skipped files matched by size and CRC-64")
+    if args.json:
+        print_json({"ok": not summary.failed, "operation": "upload_tree", "uploaded": len(summary.uploaded),
+                    "skipped": len(summary.skipped), "bytes_uploaded": summary.bytes_uploaded,
+                    "seconds": round(summary.seconds, 3),
+                    "failed": {key: status.to_dict() for key, status in summary.failed.items()}})
+    else:
+        print(f"{summary} ({rate}/s); skipped files matched by size and CRC-64")
     if summary.failed:
         _err(f"{len(summary.failed)} file(s) failed; run the same command again to retry them")
         for key, status in list(summary.failed.items())[:20]:
@@ -373,6 +360,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "cp":
             return _cp(args, argv)
+        if getattr(args, "handler", None) is not None:
+            return int(args.handler(args))
         if args.command == "demo":
             return _demo(args)
     except KeyboardInterrupt:

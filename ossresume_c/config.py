@@ -1,15 +1,14 @@
 """Options of a call: the Python forms of ``oss_config_t``, ``aos_http_controller_t``
 and ``oss_request_options_t``.
 
-Credentials fall back to ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` /
-``OSS_SESSION_TOKEN``; no repr, log line or error message shows them.
+Credentials not given come from the default chain (``ossresume_c.credentials``:
+the environment, profiles, roles...); no repr, log line or error message shows them.
 """
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from .auth import Credentials
@@ -27,12 +26,21 @@ class Config:
     signature_version: int = 4
     is_cname: bool = False
     product: str = "oss"
+    profile: Optional[str] = None          # a profile of the credential files (--profile)
+    credentials_provider: Optional[Callable[[], Credentials]] = None  # any callable
 
     def credentials(self) -> Credentials:
-        ak = self.access_key_id or os.environ.get("OSS_ACCESS_KEY_ID", "")
-        sk = self.access_key_secret or os.environ.get("OSS_ACCESS_KEY_SECRET", "")
-        token = self.sts_token or os.environ.get("OSS_SESSION_TOKEN") or None
-        return Credentials(ak, sk, token)
+        """The credentials for the next request (raises ``CredentialsError`` when
+        none can be found: the message lists the places looked, in order)."""
+        return self.credentials_source()()
+
+    def credentials_source(self) -> Callable[[], Credentials]:
+        from .credentials import provider_for
+        return provider_for(self)
+
+    def __getstate__(self) -> dict:
+        # the resolved chain holds locks and caches: a pickled or copied config resolves its own
+        return {k: v for k, v in self.__dict__.items() if k != "_chain"}
 
     def endpoint_parts(self) -> "Endpoint":
         return Endpoint.parse(self.endpoint)
@@ -43,7 +51,7 @@ class Config:
         return (f"Config(endpoint={self.endpoint!r}, access_key_id={shown!r}, "
                 f"access_key_secret='***', sts_token={'***' if self.sts_token else None}, "
                 f"region={self.region!r}, signature_version={self.signature_version}, "
-                f"is_cname={self.is_cname})")
+                f"is_cname={self.is_cname}, profile={self.profile!r})")
 
     __str__ = __repr__
 
@@ -62,6 +70,11 @@ class HttpController:
     backoff_base: float = 0.2          # seconds; first retry waits up to this
     backoff_cap: float = 20.0          # seconds; no retry waits longer
     user_agent_suffix: str = ""
+    max_bandwidth: int = 0             # bytes per second over all threads and files; 0 = no cap
+
+    def __getstate__(self) -> dict:
+        # the token bucket is per process: a pickled or copied controller makes its own
+        return {k: v for k, v in self.__dict__.items() if k != "_bucket"}
 
     def __repr__(self) -> str:
         proxy = _mask_url(self.proxy) if self.proxy else None

@@ -20,6 +20,7 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
+from . import wire
 from .config import RequestOptions
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import Part, plan_from_sizes, plan_parts
@@ -173,11 +174,11 @@ class DownloadJob(TransferJob):
         return None, PartDone(int(crc))  # type: ignore[call-overload]
 
     def _write_body(self, part: Part, resp: requests.Response) -> Tuple[Optional[st.Status], object]:
-        length = ops.header(resp.headers, "Content-Length")
-        if resp.status_code != 206 and not (resp.status_code == 200 and part.size == self.progress.total):
-            return _bad_range(part, resp, f"HTTP {resp.status_code} instead of 206"), None
-        if length is not None and int(length) != part.size:
-            return _bad_range(part, resp, f"{length} bytes instead of {part.size}"), None
+        problem = wire.range_reply_problem(resp.status_code, ops.header(resp.headers, "Content-Length"),
+                                           ops.header(resp.headers, "Content-Range"), part.offset,
+                                           part.last_byte, self.progress.total)
+        if problem:
+            return _bad_range(part, resp, problem), None
         buf = bytearray(min(CHUNK, max(1, part.size)))
         view = memoryview(buf)
         crc, offset, remaining = 0, part.offset, part.size

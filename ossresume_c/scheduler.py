@@ -75,6 +75,9 @@ class PartRunner:
                             failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
         finally:
             restore_sigterm()
+        if self.interrupted == "SIGTERM" and failure is None:   # the signal came after the last check
+            failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
+                                "terminated by SIGTERM; the checkpoint was kept")
         return failure
 
     def _guarded(self, work: Callable[[int], WorkResult], index: int) -> WorkResult:

@@ -10,6 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, Mapping, Optional
 
+from . import wire
+
 # Local error codes of the C SDK (aos_status.h), same numbers.
 HTTP_IO_ERROR = -998          # connection failure
 ABORT_CALLBACK = -997         # the progress callback cancelled the call
@@ -76,11 +78,8 @@ def parse_error_body(body: bytes) -> dict:
     """Fields of an OSS ``<Error>`` document; ``{}`` when the body is not one."""
     if not body or b"<Error" not in body[:512]:
         return {}
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return {}
-    if root.tag != "Error":
+    root = wire.xml_root(body)
+    if root is None or root.tag != "Error":
         return {}
     return {"Code": _text(root, "Code"), "Message": _text(root, "Message"),
             "RequestId": _text(root, "RequestId"), "StringToSign": _text(root, "StringToSign")}

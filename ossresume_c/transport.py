@@ -19,11 +19,12 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from . import auth
+from . import auth, bandwidth
 from . import retry
 from . import status as st
 from ._version import __version__
 from .config import Endpoint, RequestOptions
+from .credentials.base import CredentialsError, invalidate
 
 log = logging.getLogger("ossresume_c")
 
@@ -44,6 +45,7 @@ class Reply:
     status: st.Status
     response: Optional[requests.Response]
     result: Any = None
+    attempts: int = 1      # how many times it was sent (orphans.py: a retried Initiate is in doubt)
 
 
 def encode_key(key: str) -> str:
@@ -62,7 +64,7 @@ class Transport:
         self.config = options.config
         self.ctl = options.ctl
         self.endpoint: Endpoint = Endpoint.parse(self.config.endpoint)
-        self.credentials = self.config.credentials()
+        self.credentials_source = self.config.credentials_source()
         self.cancel = cancel or threading.Event()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, pool_size), max_retries=0)
@@ -101,7 +103,7 @@ class Transport:
 
     def sign(self, method: str, bucket: Optional[str], key: Optional[str], query: Query,
              headers: dict) -> None:
-        creds = self.credentials
+        creds = self.credentials_source()   # per request: temporary credentials get renewed
         if not creds.access_key_id or not creds.access_key_secret:
             return  # anonymous request
         if int(self.config.signature_version) == 1:
@@ -134,6 +136,11 @@ class Transport:
                 if self.cancel.wait(delay):
                     break
             last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            if last.status.error_code == "SecurityTokenExpired" and invalidate(self.credentials_source):
+                # the server's clock says the token expired before ours did: renew, send again once
+                log.info("%s %s/%s: security token expired at the server; renewing", op, bucket, key)
+                last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            last.attempts = attempt + 1
             if last.status.is_ok() or not retry.is_retryable(last.status.code):
                 return last
         assert last is not None
@@ -143,7 +150,14 @@ class Transport:
                  query: Query, headers: Optional[Mapping[str, str]], body: Any, url: str,
                  stream: bool, consume: Any) -> Reply:
         hdrs = dict(headers or {})
-        self.sign(method, bucket, key, query, hdrs)
+        try:
+            self.sign(method, bucket, key, query, hdrs)
+        except CredentialsError as exc:
+            return Reply(st.Status(st.INVALID_ARGUMENT, "CredentialsError", f"{op}: {exc}"), None)
+        limiter = bandwidth.bucket_for(self.ctl)
+        if limiter is not None and not limiter.acquire(bandwidth.request_bytes(method, body, hdrs),
+                                                       self.cancel):
+            return Reply(st.Status(st.ABORT_CALLBACK, "Cancelled", f"{op}: cancelled"), None)
         try:
             resp = self.session.request(
                 method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,

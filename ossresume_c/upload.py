@@ -16,7 +16,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import native
-from . import ops
+from . import ops, orphans
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
@@ -49,8 +49,13 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
     and the checkpoint is written.
     """
-    status = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
-                       checkpoint_interval).run()
+    job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
+                    checkpoint_interval)
+    status = None
+    try:
+        status = job.run()
+    finally:  # uploads created with their id lost, or whose abort failed (orphans.py)
+        job.ledger.sweep(options, bucket, object, job.upload_id, status)
     copy_out(resp_headers, status.resp_headers)
     if resp_body is not None:
         resp_body.extend(status.resp_body)
@@ -67,6 +72,7 @@ class UploadJob(TransferJob):
         self.local: Optional[LocalFile] = None
         self.stat: Optional[os.stat_result] = None
         self.upload_id = ""
+        self.ledger = orphans.Ledger()
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -146,6 +152,7 @@ class UploadJob(TransferJob):
         if bad:
             return st.Status(st.INVALID_ARGUMENT, "InvalidArgument", bad)
         self.lock(".ucp")
+        self.ledger.attach(self.cpfile.path if self.cpfile else None)
         if not self._resume():
             self._initiate()
         failure = self._send_missing_parts()
@@ -200,8 +207,8 @@ class UploadJob(TransferJob):
 
     def _initiate(self) -> None:
         assert self.transport is not None and self.plan is not None and self.local is not None
-        status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
-                                                           with_content_type(self.headers, self.key))
+        status, upload_id = self.ledger.initiate(self.transport, self.bucket, self.key,
+                                                 with_content_type(self.headers, self.key))
         if not status.is_ok() or not upload_id:
             raise JobFailed(status)
         self.upload_id = upload_id
@@ -309,4 +316,5 @@ class UploadJob(TransferJob):
         if transport is None:
             return
         status = ops.abort_multipart_upload(transport, self.bucket, self.key, upload_id)
+        self.ledger.note_abort(upload_id, status)
         log.info("aborted upload %s (%s): %s", upload_id, why, status)

@@ -173,13 +173,40 @@ def test_bad_endpoint_gives_a_clear_status(oss_emulator, tmp_path):
 
 def test_wrong_credentials_hint(oss_emulator, tmp_path):
     src = make_file(tmp_path / "f.bin", 1000)
-    env = cli_env(oss_emulator)
+    res = run_cli(["cp", src, f"oss://{oss_emulator.bucket}/k"],
+                  cli_env(oss_emulator, OSS_ACCESS_KEY_SECRET="not-the-secret"))
+    assert res.returncode == 1
+    assert "error 403" in res.stderr and "SignatureDoesNotMatch" in res.stderr
+    assert "hint: check the credentials" in res.stderr
+    assert "not-the-secret" not in res.stderr + res.stdout
+
+
+def test_no_credentials_is_a_usage_error_listing_the_places_looked(oss_emulator, tmp_path):
+    src = make_file(tmp_path / "f.bin", 1000)
+    env = cli_env(oss_emulator, HOME=str(tmp_path))
     env.pop("OSS_ACCESS_KEY_ID")
     env.pop("OSS_ACCESS_KEY_SECRET")
     res = run_cli(["cp", src, f"oss://{oss_emulator.bucket}/k"], env)
-    assert res.returncode == 1
-    assert "error 403" in res.stderr
-    assert "hint: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET" in res.stderr
+    assert res.returncode == 2, res.stderr
+    assert "no credentials found. Looked, in order:" in res.stderr
+    lines = [line.strip() for line in res.stderr.splitlines() if line.strip()[:2] in {f"{i}." for i in range(1, 9)}]
+    assert [line.split(" ")[1] for line in lines] == ["explicit", "environment:", "OIDC", "aliyun",
+                                                      "credentials", "ossutil", "ECS", "credentials"]
+    assert oss_emulator.request_log() == []     # nothing was sent
+
+
+def test_profile_from_the_credentials_file(oss_emulator, tmp_path):
+    src = make_file(tmp_path / "f.bin", 1000)
+    ini = tmp_path / "credentials.ini"
+    ini.write_text(f"[work]\ntype = access_key\naccess_key_id = {oss_emulator.access_key_id}\n"
+                   f"access_key_secret = {oss_emulator.access_key_secret}\n")
+    env = cli_env(oss_emulator, ALIBABA_CLOUD_CREDENTIALS_FILE=str(ini))
+    env["OSS_ACCESS_KEY_SECRET"] = "wrong"      # --profile reads the profile files only
+    res = run_cli(["cp", src, f"oss://{oss_emulator.bucket}/k", "--profile", "work", "-q", "--json"], env)
+    assert res.returncode == 0, res.stderr
+    import json
+    report = json.loads(res.stdout)
+    assert report["ok"] and report["size"] == 1000 and report["destination"] == f"oss://{oss_emulator.bucket}/k"
 
 
 # -- Ctrl-C then resume ---------------------------------------------------------------

@@ -4,6 +4,7 @@ STS token."""
 from __future__ import annotations
 
 import base64
+import json
 import datetime
 import ipaddress
 import logging
@@ -276,3 +277,98 @@ def test_nothing_logged_at_debug_shows_a_secret(emu, tmp_path, caplog, signature
         rendered = record.getMessage() + repr(record.args) + (record.exc_text or "") + str(record.__dict__)
         assert SECRET not in rendered and STS_TOKEN not in rendered, (record.name, record.getMessage())
     assert SECRET not in caplog.text and STS_TOKEN not in caplog.text
+
+
+# ----------------------------------------------------------------------------- credential sources
+OIDC_TOKEN = "eyJOidc" + secrets.token_urlsafe(30)
+URI_KEY = "UriKey" + secrets.token_hex(12)
+SOURCES = ["environment", "cli_profile", "credentials_file_sts", "ossutil", "ram_role_arn", "oidc_role_arn",
+           "ecs_ram_role", "credentials_uri", "malformed_ini", "malformed_json", "expired_token",
+           "sts_refused"]
+
+
+def _configure_source(source, emu, tmp_path, monkeypatch, stack):
+    """Set up ``source`` holding SECRET/STS_TOKEN (or issuing keys derived from SECRET)."""
+    from ossresume_c.emulator.creduri import CredentialsUriStandIn
+    from ossresume_c.emulator.metadata import MetadataStandIn
+    from ossresume_c.emulator.sts import StsStandIn
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN",
+                 "ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "ALIBABA_CLOUD_CREDENTIALS_FILE", "OSSUTIL_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    ak = emu.access_key_id
+    ini = tmp_path / ".alibabacloud" / "credentials.ini"
+    cli = tmp_path / ".aliyun" / "config.json"
+    ini.parent.mkdir()
+    cli.parent.mkdir()
+    role = "acs:ram::1:role/r"
+    if source == "environment":
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ak)
+        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        monkeypatch.setenv("ALIBABA_CLOUD_SECURITY_TOKEN", STS_TOKEN)
+    elif source in ("cli_profile", "expired_token"):
+        expiry = 1 if source == "expired_token" else 0
+        cli.write_text(json.dumps({"current": "p", "profiles": [
+            {"name": "p", "mode": "StsToken", "access_key_id": ak, "access_key_secret": SECRET,
+             "sts_token": STS_TOKEN, "sts_expiration": expiry}]}))
+    elif source == "credentials_file_sts":
+        ini.write_text(f"[default]\ntype = sts\naccess_key_id = {ak}\naccess_key_secret = {SECRET}\n"
+                       f"security_token = {STS_TOKEN}\n")
+    elif source == "ossutil":
+        (tmp_path / ".ossutilconfig").write_text(f"[Credentials]\naccessKeyID = {ak}\naccessKeySecret = {SECRET}\n"
+                                                 f"stsToken = {STS_TOKEN}\n")
+    elif source in ("ram_role_arn", "sts_refused"):
+        sts = stack.enter_context(StsStandIn(ak, SECRET if source == "ram_role_arn" else SECRET[::-1]))
+        monkeypatch.setenv("OSSRESUME_STS_ENDPOINT", sts.endpoint)
+        ini.write_text(f"[default]\ntype = ram_role_arn\naccess_key_id = {ak}\naccess_key_secret = {SECRET}\n"
+                       f"role_arn = {role}\n")
+    elif source == "oidc_role_arn":
+        sts = stack.enter_context(StsStandIn(ak, SECRET, oidc_token=OIDC_TOKEN))
+        monkeypatch.setenv("OSSRESUME_STS_ENDPOINT", sts.endpoint)
+        (tmp_path / "token").write_text(OIDC_TOKEN)
+        monkeypatch.setenv("ALIBABA_CLOUD_ROLE_ARN", role)
+        monkeypatch.setenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "acs:ram::1:oidc-provider/p")
+        monkeypatch.setenv("ALIBABA_CLOUD_OIDC_TOKEN_FILE", str(tmp_path / "token"))
+    elif source == "ecs_ram_role":
+        metadata = stack.enter_context(MetadataStandIn(SECRET))
+        monkeypatch.setenv("OSSRESUME_ECS_METADATA_ENDPOINT", metadata.endpoint)
+        monkeypatch.delenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+    elif source == "credentials_uri":
+        uri = stack.enter_context(CredentialsUriStandIn(SECRET))
+        monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", f"{uri.endpoint}/creds?key={URI_KEY}")
+    elif source == "malformed_ini":
+        ini.write_text(f"[default]\ntype = access_key\naccess_key_secret {SECRET}\n")
+    elif source == "malformed_json":
+        cli.write_text('{"current": "p", "profiles": [{"access_key_secret": "%s" "sts_token": "%s"}]}'
+                       % (SECRET, STS_TOKEN))
+    return source not in ("malformed_ini", "malformed_json", "expired_token", "sts_refused")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_no_credential_source_shows_a_secret(source, emu, tmp_path, monkeypatch, caplog):
+    import contextlib
+    caplog.set_level(logging.DEBUG, logger="ossresume_c")
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    path = make_file(tmp_path / "f.bin", 250 * KB, seed=8)
+    params = oss.create_resumable_clt_params(100 * KB, 2, True, None)
+    with contextlib.ExitStack() as stack:
+        works = _configure_source(source, emu, tmp_path, monkeypatch, stack)
+        options = oss.request_options_create(endpoint=emu.endpoint, region=emu.region, max_retries=0)
+        provider = options.config.credentials_source()
+        issued = []
+        if works:
+            issued.append(provider())
+        status = oss.resumable_upload_file(options, BUCKET, f"src-{source}", path, clt_params=params)
+    assert status.is_ok() == works, status
+    if not works:
+        assert status.error_code == "CredentialsError" and status.code == -994, status
+    secrets_here = [SECRET, STS_TOKEN, OIDC_TOKEN, URI_KEY]
+    for creds in issued:
+        secrets_here += [creds.access_key_secret, creds.security_token]
+    texts = [caplog.text, str(status), repr(status), str(status.to_dict()), repr(options), repr(provider)]
+    texts += [repr(c) for c in issued]
+    for record in caplog.records:
+        texts.append(record.getMessage() + repr(record.args) + (record.exc_text or "") + str(record.__dict__))
+    for text in texts:
+        for value in secrets_here:
+            assert value not in text, (source, text[:300])

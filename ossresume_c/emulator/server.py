@@ -17,6 +17,7 @@ from email.utils import formatdate
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import unquote
 
+from . import tempkeys
 from .bodyio import (
     BodyReader,
     ChunkedBody,
@@ -29,7 +30,7 @@ from .control import ControlAPI
 from .errors import OssError, code_for_status, error_xml
 from .exchange import ObjectStream, Request, Response, new_request_id
 from .exchangelog import ExchangeRecord
-from .faults import FaultPlan, FaultSet
+from .faults import FaultPlan, FaultSet, garbled
 from .operations import Operations
 from .requesthead import Headers, RequestHeadParsing
 from .requestlog import RequestLog
@@ -69,7 +70,9 @@ class Emulator:
         self.started = time.time()
 
     def lookup_secret(self, access_key_id: str) -> Optional[str]:
-        return self.config.access_key_secret if access_key_id == self.config.access_key_id else None
+        if access_key_id == self.config.access_key_id:
+            return self.config.access_key_secret
+        return tempkeys.secret_for(self.config.access_key_secret, access_key_id)
 
     def close(self) -> None:
         self.log.close()
@@ -245,6 +248,10 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
             bare_bucket=_names_bare_bucket(request),
         )
         if result.ok:
+            refused = tempkeys.token_check(config.access_key_secret, result.access_key_id or "",
+                                           tempkeys.presented_token(request.query, request.headers))
+            if refused is not None:
+                raise OssError(refused[0], refused[1], status=403)
             return
         if config.anonymous and result.anonymous:
             return
@@ -278,6 +285,8 @@ class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
             if response.stream is not None:
                 response.stream.reader.close()
             raise OssError(rule.code or code_for_status(rule.status), "Injected fault (after the operation).", status=rule.status)
+        if plan.garble is not None and response.body:
+            response.body = garbled(response.body, plan.garble)
         if plan.bad_crc:
             crc = response.get("x-oss-hash-crc64ecma")
             if crc is not None:
