@@ -26,13 +26,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
-from email.message import Message
-from email.utils import formatdate
 from functools import lru_cache
+from time import gmtime, strftime
 from time import time as _time
-from typing import Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 from urllib.parse import quote
+
+if TYPE_CHECKING:  # email loads on first signing (import ossresume_c stays cheap)
+    from email.message import Message
 
 __all__ = [
     "Credentials",
@@ -246,6 +247,7 @@ def sign_v1(
     set, and ``x-oss-security-token`` when the credentials carry a token.
     """
     if not _has_header(headers, "Date") and not _has_header(headers, "x-oss-date"):
+        from email.utils import formatdate
         headers["Date"] = formatdate(_now(now), usegmt=True)
     if creds.security_token:
         _set_header(headers, "x-oss-security-token", creds.security_token)
@@ -375,7 +377,7 @@ def v4_signature(signing_key: bytes, string_to_sign: str) -> str:
 
 
 def _v4_datetime(now: Optional[float]) -> str:
-    return datetime.fromtimestamp(int(_now(now)), tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return strftime("%Y%m%dT%H%M%SZ", gmtime(int(_now(now))))
 
 
 def sign_v4(

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import re
-import xml.etree.ElementTree as ET
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+if TYPE_CHECKING:  # the XML parser loads with the first error body, not with the package
+    import xml.etree.ElementTree as ET
 
 # Local error codes of the C SDK (aos_status.h), same numbers.
 HTTP_IO_ERROR = -998          # connection failure
@@ -76,6 +78,7 @@ def parse_error_body(body: bytes) -> dict:
     """Fields of an OSS ``<Error>`` document; ``{}`` when the body is not one."""
     if not body or b"<Error" not in body[:512]:
         return {}
+    import xml.etree.ElementTree as ET
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
