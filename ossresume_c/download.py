@@ -20,7 +20,6 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
-from .bodyread import readinto_for
 from .config import RequestOptions
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import Part, plan_from_sizes, plan_parts
@@ -182,9 +181,8 @@ class DownloadJob(TransferJob):
         buf = bytearray(min(CHUNK, max(1, part.size)))
         view = memoryview(buf)
         crc, offset, remaining = 0, part.offset, part.size
-        readinto = readinto_for(resp)
         while remaining > 0:
-            n = readinto(view[:min(len(buf), remaining)])
+            n = resp.raw.readinto(view[:min(len(buf), remaining)])
             if not n:
                 raise ConnectionError(f"part {part.number}: body ended {remaining} bytes early")
             try:
