@@ -6,7 +6,9 @@ header + body with ``socket.sendall`` from a memoryview: it does as little work
 as a client can, so the figure is the emulator's. The emulator runs in its own
 process (``start_emulator``), with real MD5 ETags and in benchmark mode.
 
-    python benchmarks/bench_emulator.py [--size-mib 1024] [--part-mib 8] [--connections 1 4] [--repeat 3]
+    python benchmarks/bench_emulator.py [--size-mib 1024] [--part-mib 8] [--connections 1 4] [--repeat 3] [--discard]
+
+``--discard`` adds rows for the emulator's ``--discard`` mode (bodies checksummed, not stored).
 
 Prints a table (best of ``--repeat`` runs per row) and checks every object's
 CRC-64 against the data.
@@ -121,6 +123,18 @@ class CpuMeter:
         self.other = max(0.0, (total - self.start[1]) / self.tick / wall - sum(used))
 
 
+def timed_threads(threads: List[threading.Thread], emulator_pid: int) -> Tuple[float, CpuMeter]:
+    """Start ``threads``, wait for them: (wall seconds, CPU used meanwhile)."""
+    with CpuMeter(emulator_pid) as meter:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    return elapsed, meter
+
+
 def run_once(emu, data: memoryview, part_size: int, connections: int) -> Tuple[float, int, CpuMeter]:
     """Upload ``data`` as one multipart object; returns (UploadPart seconds, object CRC)."""
     parts = urlsplit(emu.endpoint)
@@ -156,14 +170,7 @@ def run_once(emu, data: memoryview, part_size: int, connections: int) -> Tuple[f
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    with CpuMeter(emu.pid) as meter:
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+    elapsed, meter = timed_threads([threading.Thread(target=worker) for _ in range(connections)], emu.pid)
     if errors:
         raise errors[0]
     xml = "<CompleteMultipartUpload>" + "".join(
@@ -183,6 +190,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--root", default=None, help="emulator store directory (default: a temporary one)")
+    parser.add_argument("--discard", action="store_true", help="also measure the emulator's --discard mode")
     args = parser.parse_args()
 
     size = args.size_mib << 20
@@ -192,10 +200,12 @@ def main() -> int:
     print(f"# emulator ingest: {args.size_mib} MiB object, {args.part_mib} MiB parts, "
           f"best of {args.repeat}; {os.cpu_count()} CPU(s); Python {sys.version.split()[0]}")
     print(f"{'mode':<16} {'connections':>11} {'seconds':>8} {'GB/s':>7} {'GiB/s':>7} {'emulator CPU':>12} {'client CPU':>10} {'other CPU':>9}")
-    for benchmark_mode in (False, True):
-        mode = "benchmark-mode" if benchmark_mode else "MD5 ETags"
+    modes = [("MD5 ETags", False, False), ("benchmark-mode", True, False)]
+    if args.discard:
+        modes += [("discard, MD5", False, True), ("discard, bench", True, True)]
+    for mode, benchmark_mode, discard in modes:
         with tempfile.TemporaryDirectory(dir=args.root) as root, start_emulator(
-            root=root, buckets=[BUCKET], benchmark_mode=benchmark_mode
+            root=root, buckets=[BUCKET], benchmark_mode=benchmark_mode, discard=discard
         ) as emu:
             for connections in args.connections:
                 best: Optional[Tuple[float, CpuMeter]] = None

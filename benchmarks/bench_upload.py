@@ -65,8 +65,10 @@ def delete_object(emu, bucket: str, key: str) -> None:
 
 
 def checkpoint_bytes_10000_parts(emu, bucket: str, tmp: Path) -> dict:
-    """Run our engine in-process on a 10000-part upload and read its checkpoint counters."""
+    """Run our engine in-process on a 10000-part upload, then a 10000-part download
+    of the object, and read their checkpoint and journal counters."""
     import ossresume_c as oss
+    from ossresume_c.download import DownloadJob
     from ossresume_c.upload import UploadJob
     path = tmp / "cp10000.bin"
     make_file(path, 10000 * 102400)
@@ -77,8 +79,17 @@ def checkpoint_bytes_10000_parts(emu, bucket: str, tmp: Path) -> dict:
     status = job.run()
     path.unlink()
     assert status.is_ok(), status
+    down = DownloadJob(o, bucket, "cp10000.bin", str(path), None,
+                       oss.create_resumable_clt_params(102400, 4, True, None), None, 1.0)
+    status = down.run()
+    path.unlink()
+    assert status.is_ok(), status
     return {"uploaded": 10000 * 102400, "checkpoint_writes": job.cpfile.writes,
-            "checkpoint_bytes": job.cpfile.bytes_written}
+            "checkpoint_bytes": job.cpfile.bytes_written,
+            "journal_bytes": job.journal.bytes_written if job.journal else 0,
+            "download_checkpoint_writes": down.cpfile.writes,
+            "download_checkpoint_bytes": down.cpfile.bytes_written,
+            "download_journal_bytes": down.journal.bytes_written if down.journal else 0}
 
 
 def main() -> None:
@@ -90,10 +101,17 @@ def main() -> None:
     ap.add_argument("--benchmark-mode", action="store_true",
                     help="emulator skips MD5 (ETag from CRC-64) so that it is not the limit")
     ap.add_argument("--skip-checkpoint", action="store_true")
+    ap.add_argument("--only-checkpoint", action="store_true",
+                    help="only the 10000-part checkpoint and journal measurement")
     args = ap.parse_args()
     size = args.size_mib << 20
     ps = args.part_mib << 20
     clients = ["ossresume_c", "oss2"] + (["oss-v2"] if V2_PATH.is_dir() else [])
+    if args.only_checkpoint:
+        with tempfile.TemporaryDirectory() as d, \
+                start_emulator(root=os.path.join(d, "root"), buckets=["bench"]) as emu:
+            report_checkpoint_bytes(checkpoint_bytes_10000_parts(emu, "bench", Path(d)))
+        return
     with tempfile.TemporaryDirectory() as d, \
             start_emulator(root=os.path.join(d, "root"), buckets=["bench"],
                            benchmark_mode=args.benchmark_mode) as emu:
@@ -142,12 +160,16 @@ def main() -> None:
         print(f"  peak RSS: {ours.max_rss_mib:.0f} MiB (bound 100 MiB + threads x part = "
               f"{100 + args.threads * args.part_mib} MiB)")
         if not args.skip_checkpoint:
-            cp = checkpoint_bytes_10000_parts(emu, "bench", tmp)
-            print(f"\n10000-part upload (100 KiB parts): {cp['checkpoint_writes']} checkpoint writes, "
-                  f"{cp['checkpoint_bytes']} bytes = "
-                  f"{100 * cp['checkpoint_bytes'] / cp['uploaded']:.3f}% of {cp['uploaded']} uploaded "
-                  f"(target < 1%)")
-            print(json.dumps(cp))
+            report_checkpoint_bytes(checkpoint_bytes_10000_parts(emu, "bench", tmp))
+
+
+def report_checkpoint_bytes(cp: dict) -> None:
+    for what, pre in (("upload", ""), ("download", "download_")):
+        total = cp[pre + "checkpoint_bytes"] + cp[pre + "journal_bytes"]
+        print(f"\n10000-part {what} (100 KiB parts): {cp[pre + 'checkpoint_writes']} checkpoint writes, "
+              f"{cp[pre + 'checkpoint_bytes']} bytes + journal {cp[pre + 'journal_bytes']} bytes = "
+              f"{100 * total / cp['uploaded']:.3f}% of {cp['uploaded']} transferred (target < 1%)")
+    print(json.dumps(cp))
 
 
 if __name__ == "__main__":

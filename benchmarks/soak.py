@@ -14,7 +14,11 @@ For ``--seconds`` (or until ``--max-transfers``), one transfer after another:
 * sometimes the transfer runs in a child process that is SIGKILLed at a random progress
   point, and is then resumed in this process (faults still on);
 * sometimes the upload id of a failed upload is aborted behind the client's back before the
-  resume.
+  resume;
+* with ``--wire RATE``, the client talks to the emulator through a damaging relay of our own
+  (``ossresume_c/testing/relay.py``, loopback, seeded, bounded): each request and response body
+  meets, with probability RATE, one flipped bit, the connection cut mid-body, or a stall of up
+  to ``--wire-stall`` seconds (longer than the 2 s read timeout used then: a timeout).
 
 Every transfer must end one of these ways (all counted):
 
@@ -27,7 +31,10 @@ Every transfer must end one of these ways (all counted):
   download was fetched, or a download whose whole-object CRC-64 did not match, which the
   engine discards by design): run again with faults off, it must end byte-exact;
 * anything else (an exception, wrong bytes, an unclear Status, a failure that dropped its
-  checkpoint after work was done, a leftover checkpoint after success, a hang): must be 0.
+  checkpoint after work was done, a leftover checkpoint after success, a hang, a multipart
+  upload of the key left on the server once the transfer ended): must be 0.  (A child
+  SIGKILLed with checkpoints off leaves its upload by nature: nothing can resume or abort it
+  but ``oss.abort_multipart_uploads``, which the soak then calls; counted apart.)
 
 Loopback only, bounded, stops by itself.  Exit status 1 when "anything else" is not 0.
 The last line of the output is ``SOAK-JSON {...}`` with the figures.
@@ -60,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ossresume_c as oss
 from ossresume_c import checkpoint_codec as codec
+from ossresume_c.testing.relay import Relay
 from ossresume_c import native, ops
 from ossresume_c import status as st_codes
 from ossresume_c.checkpoint_file import checkpoint_location
@@ -69,7 +77,8 @@ from ossresume_c.layout import plan_parts
 from ossresume_c.transport import Transport
 
 KiB, MiB = 1024, 1024 * 1024
-MAX_SIZE = 32 * MiB
+MAX_SIZE = 32 * MiB            # --max-size changes it
+HEAVY = 1.0                    # --heavy: share of the slow experiments (kills, restarts, slowed parts)
 MIN_PART = 100 * KiB
 BUCKET = "soak-bucket"
 POOL_SIZE = 4                # objects kept around as download sources
@@ -83,7 +92,7 @@ CHILD = textwrap.dedent("""
     o = oss.request_options_create(endpoint=a["endpoint"], access_key_id=os.environ["SOAK_AK"],
                                    access_key_secret=os.environ["SOAK_SK"], region=a["region"],
                                    max_retries=a["max_retries"], backoff_base=0.01, backoff_cap=0.2,
-                                   connect_timeout=5, read_timeout=30)
+                                   connect_timeout=5, read_timeout=a["read_timeout"])
     p = oss.create_resumable_clt_params(a["part_size"], a["threads"], a["checkpoint"], a["cp_param"])
     def progress(consumed, total):
         print("progress", consumed, total, flush=True)
@@ -128,7 +137,7 @@ def pick_part_size(rng: random.Random) -> int:
         return MIN_PART
     if r < 0.25:
         return MIN_PART + rng.randrange(1, 4096)          # odd sizes
-    return int(_log_uniform(rng, MIN_PART, 8 * MiB))
+    return min(int(_log_uniform(rng, MIN_PART, 8 * MiB)), max(MIN_PART, MAX_SIZE // 2))
 
 
 def pick_size(rng: random.Random, part: int) -> int:
@@ -136,7 +145,7 @@ def pick_size(rng: random.Random, part: int) -> int:
     if r < 0.10:
         return min(MAX_SIZE, rng.choice([0, 1, part - 1, part, part + 1, 2 * part, 3 * part - 7]))
     if r < 0.35:
-        return rng.randrange(0, 2 * MiB)
+        return min(MAX_SIZE, rng.randrange(0, 2 * MiB))
     return min(MAX_SIZE, int(_log_uniform(rng, 1 * MiB, MAX_SIZE)))
 
 
@@ -170,7 +179,7 @@ def pick_faults(rng: random.Random, spec: Spec) -> None:
     if spec.kind == "upload" and rng.random() < 0.1:
         rules.append(("no_such_upload", {"op": "UploadPart", "action": "status", "status": 404,
                                          "code": "NoSuchUpload", "nth": rng.randint(1, 6)}))
-    if spec.child_kill or spec.restart_mid or rng.random() < 0.1:
+    if spec.child_kill or spec.restart_mid or rng.random() < 0.1 * HEAVY:
         # slow the parts so that the transfer lasts ~0.5-2.5 s: kills (at progress calls, which
         # come at most every 100 ms) and restarts then land mid-transfer
         parts = max(1, len(plan_parts(spec.size, spec.part_size).parts))
@@ -194,9 +203,9 @@ def make_spec(rng: random.Random, n: int, kind: str, key: str, size: int | None)
         cp_in_dir=rng.random() < 0.25,
         interval=rng.choice([0.0, 0.05, 0.2, 1.0]),
         max_retries=rng.choice([0, 1, 2, 3, 5]),
-        child_kill=rng.random() < 0.2,
+        child_kill=rng.random() < 0.2 * HEAVY,
         kill_fraction=rng.uniform(0.0, 0.9),
-        restart_mid=rng.random() < 0.15,
+        restart_mid=rng.random() < 0.15 * HEAVY,
         restart_fraction=rng.uniform(0.0, 0.9),
         restart_after=rng.uniform(0.05, 1.5),
         expire_on_failure=kind == "upload" and rng.random() < 0.2,
@@ -211,8 +220,10 @@ class Anomaly(Exception):
 
 
 class Soak:
-    def __init__(self, emu: Any, work: Path, log_path: Path, rng: random.Random, verbose: bool) -> None:
+    def __init__(self, emu: Any, work: Path, log_path: Path, rng: random.Random, verbose: bool,
+                 relay: Relay | None = None) -> None:
         self.emu = emu
+        self.relay = relay
         self.work = work
         self.log_path = log_path
         self.rng = rng
@@ -229,16 +240,22 @@ class Soak:
             "upload_ids_aborted_behind_back": 0,
             "faults_fired_total": 0, "faults_fired_by_rule_kind": {}, "faults_fired_by_action": {},
             "bytes_transferred": 0, "nothing_to_resume_because": {},
+            "leaked_uploads": 0, "left_by_killed_child_without_checkpoint": 0, "wire_damage": {},
+            "resume_caught_wire_damage_then_rerun": 0,
         }
         self.anomalies: list[dict[str, Any]] = []
+        self.child_killed = False
         self.restart_error = ""
 
     # -- emulator helpers ----------------------------------------------------
-    def options(self, max_retries: int = 3) -> Any:
-        return oss.request_options_create(endpoint=self.emu.endpoint, access_key_id=self.emu.access_key_id,
+    def options(self, max_retries: int = 3, wire: bool = False) -> Any:
+        """Options for the emulator; ``wire``: through the damaging relay (when there is one)."""
+        relay = self.relay if wire else None
+        return oss.request_options_create(endpoint=relay.endpoint if relay else self.emu.endpoint,
+                                          access_key_id=self.emu.access_key_id,
                                           access_key_secret=self.emu.access_key_secret, region=self.emu.region,
                                           max_retries=max_retries, backoff_base=0.01, backoff_cap=0.2,
-                                          connect_timeout=5, read_timeout=30)
+                                          connect_timeout=5, read_timeout=2 if relay else 30)
 
     def harvest(self) -> None:
         """Add the emulator's fault counters to the figures, then reset them (call with emu_lock)."""
@@ -285,7 +302,7 @@ class Soak:
         rng = self.rng
         self.n += 1
         n = self.n
-        if rng.random() < 0.08:
+        if rng.random() < 0.08 * HEAVY:
             self.restart(None)
             self.figures["restarts_between"] += 1
             self.check_pool_survived_restart()
@@ -356,6 +373,7 @@ class Soak:
                 trigger.set()
 
         status: tuple[int, str] | None = None
+        self.child_killed = False
         try:
             if spec.child_kill:
                 status = self.child_phase(spec, path, cp_param, trigger, threshold)
@@ -366,7 +384,7 @@ class Soak:
                 if spec.child_kill:
                     self.drain()   # the dead child's last requests are in the log before this call's
                 log_start = self.log_path.stat().st_size   # the failure to judge is this call's
-                st = self.call(spec, path, cp_param, self.options(spec.max_retries), progress)
+                st = self.call(spec, path, cp_param, self.options(spec.max_retries, wire=True), progress)
                 status = (st.code, st.error_code)
                 check_status_text(st, self.emu.access_key_secret)
         finally:
@@ -379,6 +397,13 @@ class Soak:
             error, self.restart_error = self.restart_error, ""
             raise Anomaly(error)
         code, error_code = status
+        outcome = self.judge(spec, path, source, cp_param, cp_path, code, error_code, log_start)
+        if spec.kind == "upload":
+            self.check_leaks(spec)
+        return outcome
+
+    def judge(self, spec: Spec, path: Path, source: Path | None, cp_param: str | None,
+              cp_path: str | None, code: int, error_code: str, log_start: int) -> str:
         if 200 <= code < 300:
             self.verify(spec, path, source, cp_path)
             return "exact"
@@ -422,7 +447,9 @@ class Soak:
         """Run the transfer in a child and SIGKILL it at the chosen progress point.
         None when it was killed (the caller resumes in process), else its Status."""
         self.figures["child_runs"] += 1
-        args = {"endpoint": self.emu.endpoint, "region": self.emu.region, "bucket": BUCKET, "key": spec.key,
+        wired = self.options(wire=True)
+        args = {"endpoint": wired.config.endpoint, "read_timeout": wired.ctl.read_timeout,
+                "region": self.emu.region, "bucket": BUCKET, "key": spec.key,
                 "path": str(path), "kind": spec.kind, "part_size": spec.part_size, "threads": spec.threads,
                 "checkpoint": spec.checkpoint, "cp_param": cp_param, "interval": spec.interval,
                 "max_retries": spec.max_retries}
@@ -454,6 +481,7 @@ class Soak:
             proc.stdout.close()
             rc = proc.wait()
             if killed and result is None:
+                self.child_killed = True
                 self.figures["kills_after_last_byte" if at_end else "kills"] += 1
                 return None
             self.figures["child_finished_first"] += 1
@@ -502,6 +530,26 @@ class Soak:
         else:
             raise Anomaly(f"could not abort {cp.upload_id} for the experiment: {st}")
 
+    def check_leaks(self, spec: Spec) -> None:
+        """Once an upload transfer has ended (resumed or rerun to success), no
+        multipart upload of its key may be left on the server."""
+        with Transport(self.options()) as t:
+            st, left = ops.list_multipart_uploads(t, BUCKET, spec.key)
+        if not st.is_ok():
+            raise Anomaly(f"cannot list the uploads left: {st!r}")
+        left = [u for u in left if u.key == spec.key]
+        if not left:
+            return
+        if self.child_killed and not spec.checkpoint:
+            st, gone = oss.abort_multipart_uploads(self.options(), BUCKET, spec.key, all=True)
+            if not st.is_ok() or len(gone) < len(left):
+                raise Anomaly(f"abort_multipart_uploads could not clean up after a killed child: {st!r}")
+            self.figures["left_by_killed_child_without_checkpoint"] += len(left)
+            return
+        self.figures["leaked_uploads"] += len(left)
+        raise Anomaly(f"{len(left)} multipart upload(s) of the key left on the server: "
+                      f"{[(u.upload_id, u.initiated) for u in left]}")
+
     def nothing_to_resume(self, spec: Spec, path: Path, code: int, error_code: str,
                           log_start: int) -> tuple[str, str]:
         """For a failure without a checkpoint: ``("", why that is legitimate)``, or
@@ -517,6 +565,10 @@ class Soak:
                 return "", "single PutObject"          # nothing partial exists
             initiated = [e for e in entries if e.get("op") == "InitiateMultipartUpload" and e.get("status") == 200]
             parts = [e for e in entries if e.get("op") == "UploadPart"]
+            if initiated and not parts and self.relay is not None:
+                # the server created it, the answer was damaged on the wire; check_leaks
+                # then proves that the call aborted what it had created
+                return "", "Initiate's answer damaged on the wire (its upload aborted)"
             if initiated or parts:
                 return (f"the upload was initiated ({len(initiated)} Initiate 200, "
                         f"{len(parts)} UploadPart requests)"), ""
@@ -533,6 +585,14 @@ class Soak:
               cp_path: str | None, what: str) -> None:
         st = self.call(spec, path, cp_param, self.options(3), None)
         check_status_text(st, self.emu.access_key_secret)
+        if not st.is_ok() and self.relay is not None and spec.kind == "download" and what == "resume" \
+                and (st.code, st.error_code) == (st_codes.INCONSISTENT_ERROR, "InconsistentError"):
+            # bytes flipped on the wire before the failure were kept in the .tmp as a done
+            # part; the whole-object CRC-64 catches them at the resume, which discards all
+            if (cp_path and os.path.exists(cp_path)) or Path(str(path) + ".tmp").exists():
+                raise Anomaly("a CRC-64 mismatch kept its checkpoint or .tmp")
+            self.figures["resume_caught_wire_damage_then_rerun"] += 1
+            st = self.call(spec, path, cp_param, self.options(3), None)
         if not st.is_ok():
             raise Anomaly(f"the {what} with faults off failed: {st!r}")
         self.verify(spec, path, source, cp_path)
@@ -663,7 +723,22 @@ def render(figures: dict[str, Any], seconds: float, seed: int) -> str:
     ]
     for reason, count in sorted(f["nothing_to_resume_because"].items()):
         rows.append((f"  {reason}", str(count)))
+    if f["wire_damage"]:
+        w = f["wire_damage"]
+        rows += [
+            ("wire damage by the relay (connections relayed)", str(w.get("connections", 0))),
+            ("  bit flipped in a request body / a response body",
+             f"{w.get('flip_request', 0)} / {w.get('flip_response', 0)}"),
+            ("  connection cut mid request body / mid response body",
+             f"{w.get('cut_request', 0)} / {w.get('cut_response', 0)}"),
+            ("  stall (up to --wire-stall s; past 2 s a read timeout)", str(w.get("stall", 0))),
+            ("  download resume caught earlier wire damage (CRC-64), rerun byte-exact",
+             str(f["resume_caught_wire_damage_then_rerun"])),
+        ]
     rows += [
+        ("multipart uploads left on the server after an upload ended (leaked)", str(f["leaked_uploads"])),
+        ("  left by a SIGKILLed child with checkpoints off (then aborted by abort_multipart_uploads)",
+         str(f["left_by_killed_child_without_checkpoint"])),
         ("anything else", str(f["anything_else"])),
         ("payload bytes of the transfers that ended well", f"{f['bytes_transferred'] / MiB:.1f} MiB"),
         ("wall time", f"{seconds:.1f} s (seed {seed})"),
@@ -681,7 +756,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-transfers", type=int, default=100000, help="stop after this many transfers")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per transfer")
+    parser.add_argument("--wire", type=float, default=0.0, metavar="RATE",
+                        help="damage traffic through a relay: each body flipped, cut or stalled "
+                             "with this probability (default 0: no relay)")
+    parser.add_argument("--wire-stall", type=float, default=3.0, metavar="SECONDS",
+                        help="longest relay stall (default 3; the read timeout is 2 s with --wire)")
+    parser.add_argument("--max-size", type=int, default=MAX_SIZE, metavar="BYTES",
+                        help=f"largest file (default {MAX_SIZE})")
+    parser.add_argument("--heavy", type=float, default=1.0, metavar="F",
+                        help="scale the chances of child kills, emulator restarts and slowed parts "
+                             "(default 1; 0.25 makes a long wire run affordable)")
     args = parser.parse_args(argv)
+    parser_heavy = min(1.0, max(0.0, args.heavy))
+    globals().update(MAX_SIZE=max(1, args.max_size), HEAVY=parser_heavy)
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     rng = random.Random(seed)
     logging.getLogger("ossresume_c").setLevel(logging.INFO if args.verbose else logging.CRITICAL)
@@ -693,9 +780,18 @@ def main(argv: list[str] | None = None) -> int:
         log_path = work / "requests.jsonl"
         log_path.touch()
         with start_emulator(root=str(work / "emulator"), buckets=[BUCKET], request_log=str(log_path)) as emu:
-            soak = Soak(emu, work, log_path, rng, args.verbose)
-            while time.monotonic() < deadline and soak.figures["transfers"] < args.max_transfers:
-                soak.run_one(deadline)
+            relay = None
+            if args.wire > 0:
+                port = int(emu.endpoint.rsplit(":", 1)[1])
+                relay = Relay(("127.0.0.1", port), seed=seed, rate=args.wire, max_stall=args.wire_stall)
+            soak = Soak(emu, work, log_path, rng, args.verbose, relay)
+            try:
+                while time.monotonic() < deadline and soak.figures["transfers"] < args.max_transfers:
+                    soak.run_one(deadline)
+            finally:
+                if relay is not None:
+                    soak.figures["wire_damage"] = dict(relay.counts)
+                    relay.close()
             with soak.emu_lock:
                 soak.harvest()
     finally:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the sdist and a wheel with an isolated PEP 517 build (from the sdist, as
 # cibuildwheel and pip do), install the wheel into a fresh venv and use the module.
+#   ci/check_packaging.sh [DIST_DIR]   keeps the sdist and the abi3 wheel in DIST_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -21,3 +22,4 @@ assert n.crc64(b"123456789") == 0x995DC9BBDF1939FA, hex(n.crc64(b"123456789"))
 print("wheel OK:", ossresume_c.__version__, "crc64 implementation:", n.implementation)
 PY
 )
+if [ -n "${1:-}" ]; then mkdir -p "$1" && cp "$work"/dist/* "$1"/ && echo "kept in $1: $(ls "$1")"; fi

@@ -5,18 +5,24 @@ The public API mirrors the OSS C SDK: build ``options`` with
 then ``resumable_upload_file()`` / ``resumable_download_file()`` return a
 ``Status`` (``status_is_ok(status)``).  Logging goes to the ``ossresume_c`` logger.
 """
-from ._version import __version__
-from .config import (Config, HttpController, RequestOptions, config_create,
+from .python_version import check as _check_python
+
+_check_python()   # before anything an older Python could fail on
+
+from ._version import __version__  # noqa: E402
+from .config import (Config, HttpController, RequestOptions, config_create,  # noqa: E402
                      http_controller_create, http_io_deinitialize, http_io_initialize,
                      request_options_create)
-from .params import ResumableCltParams, create_resumable_clt_params
-from .status import Status, status_is_ok
+from .params import ResumableCltParams, create_resumable_clt_params  # noqa: E402
+from .status import Status, status_is_ok  # noqa: E402
 
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {
     "resumable_upload_file": ("upload", "resumable_upload_file"),
     "resumable_download_file": ("download", "resumable_download_file"),
     "upload_tree": ("bulk", "upload_tree"),
+    "list_multipart_uploads": ("uploads", "list_multipart_uploads"),
+    "abort_multipart_uploads": ("uploads", "abort_multipart_uploads"),
     "TreeSummary": ("bulk", "TreeSummary"),
     "Client": ("client", "Client"),
     "OssError": ("client", "OssError"),
@@ -47,4 +53,5 @@ __all__ = [
     "status_is_ok", "resumable_upload_file", "resumable_download_file",
     "upload_tree", "TreeSummary", "Client", "OssError", "OssClient", "ClientConfiguration",
     "UploadObjectRequest", "DownloadObjectRequest",
+    "list_multipart_uploads", "abort_multipart_uploads",
 ]

@@ -29,11 +29,8 @@ import hmac
 from functools import lru_cache
 from time import gmtime, strftime
 from time import time as _time
-from typing import TYPE_CHECKING, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Iterable, List, Mapping, MutableMapping, Optional, Protocol, Tuple
 from urllib.parse import quote
-
-if TYPE_CHECKING:  # email loads on first signing (import ossresume_c stays cheap)
-    from email.message import Message
 
 __all__ = [
     "Credentials",
@@ -56,6 +53,7 @@ __all__ = [
     "presign_v4",
     "V4_MAX_EXPIRES",
     "V4_TERMINATOR",
+    "HeaderFields",
     "lower_headers",
 ]
 
@@ -75,29 +73,24 @@ _RESPONSE_OVERRIDES = (
     "response-content-encoding",
 )
 
-# Query parameters that take part in the V1 canonicalized resource (docs/protocol.md).
+# Query parameters that take part in the V1 canonicalized resource: OSS's sub-resource list
+# (the one the official SDKs sign; docs/protocol.md).
 SUBRESOURCES: frozenset[str] = frozenset(
-    (
-        "uploads",
-        "uploadId",
-        "partNumber",
-        "acl",
-        "append",
-        "position",
-        "delete",
-        "security-token",
-        "versionId",
-        "sequential",
-        "tagging",
-        "symlink",
-        "objectMeta",
-        "restore",
-        "x-oss-process",
-        "resourceGroup",
-        "callback",
-        "callback-var",
-    )
-    + _RESPONSE_OVERRIDES
+    """
+    acl uploads uploadId partNumber append position delete security-token versionId sequential
+    tagging symlink objectMeta objectInfo restore x-oss-process x-oss-async-process resourceGroup
+    callback callback-var logging website location cors lifecycle referer qos qosInfo stat
+    bucketInfo live comp status vod startTime endTime encryption versions versioning policy
+    requestPayment x-oss-traffic-limit asyncFetch x-oss-request-payer inventory inventoryId
+    continuation-token worm wormId wormExtend replication replicationLocation replicationProgress
+    transferAcceleration cname metaQuery group link x-oss-ac-source-ip x-oss-ac-subnet-mask
+    x-oss-ac-vpc-id x-oss-ac-forward-allow style styleName regionList x-oss-write-get-object-response
+    bucketArchiveDirectRead httpsConfig redundancyTransition x-oss-target-redundancy-type
+    x-oss-redundancy-transition-taskid accessPoint accessPointPolicy publicAccessBlock
+    x-oss-access-point-name requesterQosInfo qosRequester resourcePoolInfo resourcePool
+    resourcePoolBuckets cloudboxes
+    """.split()
+    + list(_RESPONSE_OVERRIDES)
 )
 
 # Headers V4 always signs when present, besides every x-oss-* header.
@@ -142,7 +135,13 @@ class Credentials:
 # small helpers
 
 
-def lower_headers(headers: Union[Mapping[str, str], Message]) -> dict[str, str]:
+class HeaderFields(Protocol):
+    """Anything with ``items()`` of (name, value): a dict, an ``email.message.Message``..."""
+
+    def items(self) -> Iterable[Tuple[str, str]]: ...
+
+
+def lower_headers(headers: HeaderFields) -> dict[str, str]:
     """Lower-cased names, trimmed values. With repeated names the last one wins."""
     return {str(k).lower(): str(v).strip() for k, v in headers.items()}
 

@@ -62,7 +62,7 @@ class CheckpointPart:
     size: int
     completed: bool = False
     etag: str = ""       # with its quotes, as OSS returned it
-    crc64: int = 0       # download: CRC-64 of the range; upload: 0 (C SDK)
+    crc64: int = 0       # CRC-64 of the range (the C SDK writes 0 for upload parts)
 
 
 @dataclass

@@ -8,6 +8,7 @@
     ossresume rm [-r] [--dry-run] oss://b/key    delete (cli_rm.py)
     ossresume emulator [--root DIR] [--port P]   run the local OSS emulator
     ossresume demo [--size 256MiB]               the whole job end to end on the emulator
+    ossresume uploads ls|abort oss://bucket/...  unfinished multipart uploads (cli_uploads.py)
 
 Exit codes: 0 done, 1 the transfer (or some file, object) failed (its Status is
 printed), 2 bad arguments or no usable credentials, 130 interrupted (Ctrl-C; the
@@ -27,8 +28,9 @@ from .terminal import ProgressBar, human, setup_logging, write_above
 from . import cli_ls, cli_rm, cli_stat
 from .cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, add_connection_args,
                          bandwidth_arg, credentials_problem, fill_from_ossutil, options_from_args,
-                         parse_oss_url, parse_size, print_json)
+                         failure, parse_oss_url, parse_size, print_json)
 
+from . import cli_uploads
 
 
 
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                "CLI / credentials.ini / ossutil files, OIDC and ECS RAM roles...: see the README); "
                "the endpoint and region from --endpoint/--region, OSS_ENDPOINT/OSS_REGION or "
                "~/.ossutilconfig. Exit codes: 0 ok, 1 failed, 2 usage or credentials, 130 interrupted.")
-    sub = parser.add_subparsers(dest="command", metavar="{cp,ls,stat,rm,emulator,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{cp,ls,stat,rm,uploads,emulator,demo}")
     sub.required = True
 
     cp = sub.add_parser(
@@ -88,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--bandwidth", type=bandwidth_arg, default=0, metavar="RATE",
                     help="cap the transfer at RATE (e.g. 50MiB/s) over all threads and files")
     cp.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    cp.add_argument("--verify", choices=("sample", "all", "none"), default="sample",
+                    help="what an upload's resume reads back (default: sample; see the README)")
     cp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     cp.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     cp.set_defaults(subparser=cp)
@@ -111,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(subparser=demo)
-    for module in (cli_ls, cli_stat, cli_rm):
+    for module in (cli_ls, cli_stat, cli_rm, cli_uploads):
         module.register(sub)
     return parser
 
@@ -133,19 +137,6 @@ def _options(args: argparse.Namespace):
 def _checkpoint_setting(args: argparse.Namespace) -> Tuple[bool, Optional[str]]:
     """(enable, path) as given; ``checkpoint_file.checkpoint_location`` applies the rule."""
     return not args.no_checkpoint, (None if args.no_checkpoint else args.checkpoint)
-
-
-def _failure(what: str, status, json_output: bool = False) -> int:
-    _err(f"{what} failed: {status}")
-    if json_output:
-        print_json({"ok": False, "operation": what, "status": status.to_dict()})
-    if status.error_code == "SecurityTokenExpired":
-        _err("hint: the STS token expired; get a new one, or use a source that renews it "
-             "(ram_role_arn, oidc_role_arn, ecs_ram_role, credentials URI)")
-    elif status.code in (401, 403):
-        _err("hint: check the credentials; -v shows which source of the chain gave them "
-             "(README: Credentials)")
-    return EXIT_FAILED
 
 
 def _resume_hint(argv: Sequence[str], checkpoint: Optional[str], extra: str = "") -> None:
@@ -225,14 +216,15 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
                       resuming)
     started = time.monotonic()
     try:
-        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar)
+        status = resumable_upload_file(options, bucket, key, local, None, None, clt, bar,
+                                       verify=args.verify)
     except KeyboardInterrupt:
         bar.close()
         _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None)
         return EXIT_INTERRUPTED
     bar.close()
     if not status.is_ok():
-        return _failure("upload", status, args.json)
+        return failure("upload", status, args.json)
     seconds = time.monotonic() - started
     size = total or 0
     sent = size - bar.restored
@@ -274,7 +266,7 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
         return EXIT_INTERRUPTED
     bar.close()
     if not status.is_ok():
-        return _failure("download", status, args.json)
+        return failure("download", status, args.json)
     seconds = time.monotonic() - started
     size = os.path.getsize(target)
     sent = size - bar.restored

@@ -45,6 +45,20 @@ def err(msg: str) -> None:
     print(f"ossresume: {msg}", file=sys.stderr, flush=True)
 
 
+def failure(what: str, status: Any, json_output: bool = False) -> int:
+    """Print a failed operation's Status (and a hint for refused credentials); exit code 1."""
+    err(f"{what} failed: {status}")
+    if json_output:
+        print_json({"ok": False, "operation": what, "status": status.to_dict()})
+    if status.error_code == "SecurityTokenExpired":
+        err("hint: the STS token expired; get a new one, or use a source that renews it "
+             "(ram_role_arn, oidc_role_arn, ecs_ram_role, credentials URI)")
+    elif status.code in (401, 403):
+        err("hint: check the credentials; -v shows which source of the chain gave them "
+             "(README: Credentials)")
+    return EXIT_FAILED
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=None, sort_keys=False))
 

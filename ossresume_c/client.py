@@ -72,14 +72,15 @@ class Client:
     def upload_file(self, local: Union[str, "os.PathLike[str]"], bucket: str, key: str,
                     part_size: int = 0, threads: int = 3, checkpoint: Checkpoint = True,
                     progress: Optional[Progress] = None,
-                    headers: Optional[Mapping[str, str]] = None) -> Status:
+                    headers: Optional[Mapping[str, str]] = None, *, verify: str = "sample") -> Status:
         """Upload resumably; returns the final Status, raises ``OssError`` on failure.
-        ``progress(consumed_bytes, total_bytes)`` is called from this thread."""
+        ``progress(consumed_bytes, total_bytes)`` is called from this thread; ``verify``
+        is what a resume reads back ("sample", "all", "none": see the README)."""
         from .upload import resumable_upload_file
         enable, path = _checkpoint_args(checkpoint)
         clt = create_resumable_clt_params(part_size, threads, enable, path)
         status = resumable_upload_file(self.options, bucket, key, os.fspath(local), headers, None,
-                                       clt, progress)
+                                       clt, progress, verify=verify)
         if not status.is_ok():
             raise OssError(status)
         return status

@@ -26,6 +26,7 @@ from typing import List, Optional, TextIO
 
 from . import checkpoint_codec, native, ops
 from .config import request_options_create
+from .demo_lines import Sent, first_run_outcome, mib_s, resume_outcome, skipped_on_resume, summary, was_interrupted
 from .params import create_resumable_clt_params
 from .status import Status
 from .terminal import ProgressBar, write_above
@@ -59,6 +60,8 @@ class DemoReport:
     download_status: Optional[Status] = None
     identical: bool = False
     problems: List[str] = field(default_factory=list)
+    first_sent: Sent = field(default_factory=Sent)
+    resume_sent: Sent = field(default_factory=Sent)
 
     @property
     def crc_verified(self) -> bool:
@@ -73,10 +76,6 @@ def demo_part_size(size: int) -> int:
     """8 MiB parts for big files; smaller files still get about 16 parts (never
     under OSS's 100 KiB minimum)."""
     return max(100 * 1024, min(8 << 20, size // 16))
-
-
-def _mib_s(nbytes: int, seconds: float) -> str:
-    return f"{nbytes / (1 << 20) / seconds:,.1f} MiB/s" if seconds > 0 else "-"
 
 
 def _write_test_file(path: str, size: int) -> None:
@@ -99,11 +98,21 @@ def _file_crc(path: str) -> int:
         os.close(fd)
 
 
-def _upload_parts_logged(emu, since: float) -> int:
-    """UploadParts answered 200 that started at or after ``since`` (wall clock,
-    as in the emulator's request log)."""
-    return sum(1 for e in emu.request_log()
-               if e.get("op") == "UploadPart" and e.get("status") == 200 and e.get("time", 0) >= since)
+def _sent_logged(emu, since: float) -> Sent:
+    """What the emulator's request log holds of the requests that started at or
+    after ``since`` (wall clock, as in the log)."""
+    sent = Sent()
+    for e in emu.request_log():
+        if e.get("time", 0) < since:
+            continue
+        if e.get("op") == "UploadPart" and e.get("status") == 200:
+            sent.parts_stored += 1
+            sent.bytes_stored += int(e.get("bytes_in") or 0)
+        elif e.get("op") == "UploadPart":
+            sent.parts_refused += 1
+        elif e.get("op") == "ListParts" and e.get("status") == 200:
+            sent.listed = True
+    return sent
 
 
 def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progress: bool = True,
@@ -161,9 +170,11 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
             bar.close()
             emu.remove_fault(slow_rule)
             report.interrupted_status = status
-            sent_first = _upload_parts_logged(emu, wall0)
+            report.first_sent = _sent_logged(emu, wall0)
             if status.is_ok():
                 report.problems.append("the upload finished before it could be interrupted")
+            elif not was_interrupted(status):
+                report.problems.append(f"the first upload failed instead of being interrupted: {status}")
             try:
                 with open(checkpoint, "rb") as fh:
                     cp = checkpoint_codec.load(fh.read())
@@ -171,8 +182,8 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
             except (OSError, checkpoint_codec.CheckpointInvalid) as exc:
                 report.problems.append(f"no usable checkpoint after the interruption: {exc}")
             say(f"3. uploading {report.parts} parts of {report.part_size:,} bytes, {threads} at a time "
-                f"(the emulator slows parts from #{first_slow} on); interrupted after {sent_first} parts "
-                f"by the progress callback, as Ctrl-C would: {status}; "
+                f"(the emulator slows parts from #{first_slow} on); "
+                f"{first_run_outcome(status, report.first_sent)}: {status}; "
                 f"checkpoint {checkpoint} records {report.parts_in_checkpoint} done")
 
             # 4. resume from the checkpoint
@@ -183,15 +194,14 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
             report.resume_seconds = time.monotonic() - t0
             bar.close()
             report.resume_status = status
-            report.parts_sent_on_resume = _upload_parts_logged(emu, wall0)
-            report.parts_skipped_on_resume = report.parts - report.parts_sent_on_resume
+            report.resume_sent = _sent_logged(emu, wall0)
+            report.parts_sent_on_resume = report.resume_sent.parts_stored
+            report.parts_skipped_on_resume = skipped_on_resume(report.parts, report.resume_sent, status)
             if not status.is_ok():
                 report.problems.append(f"the resumed upload failed: {status}")
-            sent_bytes = size - bar.restored
-            say(f"4. resumed: {report.parts_skipped_on_resume} of {report.parts} parts were already on "
-                f"the server, verified against the file by CRC-64 and skipped; "
-                f"{report.parts_sent_on_resume} sent in {report.resume_seconds:.2f} s "
-                f"({_mib_s(sent_bytes, report.resume_seconds)}); {status}")
+            rate = f" ({mib_s(report.resume_sent.bytes_stored, report.resume_seconds)})" if status.is_ok() else ""
+            say(f"4. resuming from the checkpoint: {resume_outcome(report.parts, report.resume_sent, status)} "
+                f"in {report.resume_seconds:.2f} s{rate}; {status}")
 
             # 5. the object's CRC-64 against the file's
             with Transport(options) as transport:
@@ -201,9 +211,9 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
                 say(f"5. object CRC-64 {report.object_crc:016x} == file CRC-64 {report.file_crc:016x}: "
                     f"verified")
             else:
-                report.problems.append(f"object CRC-64 {report.object_crc} differs from the file's "
-                                       f"{report.file_crc} ({head})")
-                say(f"5. CRC-64 MISMATCH: object {report.object_crc}, file {report.file_crc:016x}")
+                found = "no CRC-64" if report.object_crc is None else f"CRC-64 {report.object_crc:016x}"
+                report.problems.append(f"the object's {found} is not the file's {report.file_crc:016x} ({head})")
+                say(f"5. CRC-64 NOT verified: object {found} ({head}), file {report.file_crc:016x}")
 
             # 6. download back, resumably
             bar = ProgressBar("download", None, progress)
@@ -220,27 +230,20 @@ def run_demo(size: int = 256 << 20, threads: int = 4, keep: bool = False, progre
                 report.problems.append(f"the download failed: {status}")
             if status.is_ok() and not report.identical:
                 report.problems.append("the downloaded file differs from the original")
-            say(f"6. downloaded to {back} in {report.download_seconds:.2f} s "
-                f"({_mib_s(size, report.download_seconds)}): "
-                f"{'identical to the original' if report.identical else 'DIFFERENT'}")
+            if status.is_ok():
+                say(f"6. downloaded to {back} in {report.download_seconds:.2f} s "
+                    f"({mib_s(size, report.download_seconds)}): "
+                    f"{'identical to the original' if report.identical else 'DIFFERENT'}")
+            else:
+                say(f"6. the download FAILED: {status}")
     finally:
         if not keep and workdir is None:
             shutil.rmtree(base, ignore_errors=True)
 
-    resumed_bytes = size - min(size, report.parts_skipped_on_resume * report.part_size)
     say("")
     say("summary")
-    say(f"  file            {size:,} bytes, {report.parts} parts of {report.part_size:,}, "
-        f"{threads} threads")
-    say(f"  upload          {_mib_s(resumed_bytes, report.resume_seconds)} in the resumed run "
-        f"({report.parts_sent_on_resume} parts in {report.resume_seconds:.2f} s; the first run, "
-        f"slowed on purpose, took {report.upload_seconds:.2f} s)")
-    say(f"  resume          {report.parts_skipped_on_resume} parts skipped, "
-        f"{report.parts_sent_on_resume} sent")
-    say(f"  download        {_mib_s(size, report.download_seconds)}")
-    say(f"  CRC-64          {'verified' if report.crc_verified else 'NOT verified'} "
-        f"({report.file_crc:016x})")
-    say(f"  round trip      {'identical' if report.identical else 'DIFFERENT'}")
+    for line in summary(report):
+        say(line)
     if keep or workdir is not None:
         say(f"  files kept in   {base}")
     for problem in report.problems:

@@ -5,7 +5,8 @@ Steps: check the arguments and the target directory, HEAD the object, resume
 the ``.dcp`` checkpoint (same object, ``.tmp`` of the right size, every part
 marked done re-verified against the ``.tmp`` with CRC-64) or start anew, fetch
 the missing ranges in parallel with ``If-Match`` (each written with pwrite at
-its offset while its CRC-64 is computed, in C), combine the part CRCs and
+its offset while its CRC-64 is computed, in C, and journaled as it finishes:
+parts the journal records are re-verified like the ``.dcp``'s), combine the part CRCs and
 compare with the object's, then rename ``.tmp`` to the target.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from . import checkpoint_codec as codec
 from . import native
 from . import ops
 from . import status as st
+from . import wire
 from .config import RequestOptions
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import Part, plan_from_sizes, plan_parts
@@ -116,7 +118,11 @@ class DownloadJob(TransferJob):
             return False
         self._open_tmp(create=False)
         plan = plan_from_sizes(self.meta.size, cp.part_size, [p.size for p in cp.parts])
-        self.begin(plan, self._verified([p for p in cp.parts if p.completed]))
+        _header, journaled = self.read_journal(cp)
+        claimed = [p for p in cp.parts if p.completed or p.index in journaled]
+        for p in claimed:   # the journal is newer than the checkpoint's coalesced write
+            p.crc64 = journaled.get(p.index, p.crc64)
+        self.begin(plan, self._verified(claimed))
         log.info("resuming download of %s: %d of %d parts verified in %s", self.key, len(self.done),
                  plan.count, self.tmp_path)
         return True
@@ -173,11 +179,11 @@ class DownloadJob(TransferJob):
         return None, PartDone(int(crc))  # type: ignore[call-overload]
 
     def _write_body(self, part: Part, resp: requests.Response) -> Tuple[Optional[st.Status], object]:
-        length = ops.header(resp.headers, "Content-Length")
-        if resp.status_code != 206 and not (resp.status_code == 200 and part.size == self.progress.total):
-            return _bad_range(part, resp, f"HTTP {resp.status_code} instead of 206"), None
-        if length is not None and int(length) != part.size:
-            return _bad_range(part, resp, f"{length} bytes instead of {part.size}"), None
+        problem = wire.range_reply_problem(resp.status_code, ops.header(resp.headers, "Content-Length"),
+                                           ops.header(resp.headers, "Content-Range"), part.offset,
+                                           part.last_byte, self.progress.total)
+        if problem:
+            return _bad_range(part, resp, problem), None
         buf = bytearray(min(CHUNK, max(1, part.size)))
         view = memoryview(buf)
         crc, offset, remaining = 0, part.offset, part.size
@@ -216,6 +222,8 @@ class DownloadJob(TransferJob):
             self._remove_tmp()
             if self.cpfile is not None:
                 self.cpfile.delete()
+            if self.journal is not None:
+                self.journal.delete()
             return st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
                              f"downloaded data has CRC-64 {crc}, the object has {self.meta.crc64}",
                              head.req_id, head.resp_headers)

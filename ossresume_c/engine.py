@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import checkpoint_codec as codec
+from . import journal as jnl
 from . import native
 from . import ops
 from . import status as st
@@ -24,6 +25,7 @@ from .transport import Transport
 
 log = logging.getLogger("ossresume_c")
 
+JOURNAL_SUFFIX = ".jnl"                 # beside the checkpoint: {checkpoint}.jnl
 Table = Optional[Mapping[str, str]]   # the C SDK's aos_table_t: request headers or parameters
 
 
@@ -138,6 +140,7 @@ class TransferJob:
         self.plan: Optional[PartPlan] = None
         self.done: Dict[int, PartDone] = {}   # part index -> what finished
         self.started = False                  # there is a transfer a checkpoint can record
+        self.journal: Optional[jnl.Journal] = None   # each finished part, between checkpoint writes
 
     def run(self) -> st.Status:
         try:
@@ -148,6 +151,8 @@ class TransferJob:
             if self.fd >= 0:
                 os.close(self.fd)
                 self.fd = -1
+            if self.journal is not None:
+                self.journal.close()
             if self.transport is not None:
                 self.transport.close()
             if self.cpfile is not None:
@@ -164,6 +169,10 @@ class TransferJob:
         """Clean up a transfer that no checkpoint can resume."""
         raise NotImplementedError
 
+    def file_identity(self) -> Tuple[int, int]:
+        """(device, inode) of the local file the journal vouches for; (0, 0) for none."""
+        return 0, 0
+
     # -- shared steps -------------------------------------------------------------
     def open_transport(self) -> Transport:
         self.transport = Transport(self.options, pool_size=self.threads + 2, cancel=self.cancel)
@@ -173,19 +182,47 @@ class TransferJob:
         self.cpfile = lock_checkpoint(self.clt, self.filepath, self.bucket, self.key, suffix,
                                       self.checkpoint_interval)
 
+    def journal_tag(self, cp: codec.Checkpoint) -> int:
+        return jnl.tag_of(cp.type, cp.upload_id, cp.file_size, cp.file_mtime, cp.object_size,
+                          cp.object_last_modified, cp.object_etag, cp.part_size)
+
+    def read_journal(self, cp: codec.Checkpoint) -> Tuple[Optional[jnl.Header], Dict[int, int]]:
+        """The previous run's journal for the transfer checkpoint ``cp`` describes:
+        its header and {part index: CRC-64} (nothing when absent, damaged or stale)."""
+        if self.cpfile is None:
+            return None, {}
+        return jnl.read(self.cpfile.path + JOURNAL_SUFFIX, self.journal_tag(cp))
+
     def begin(self, plan: PartPlan, done: Dict[int, PartDone]) -> None:
         """The transfer is under way with ``plan``; the parts in ``done`` (resumed)
-        count as progress already made."""
+        count as progress already made.  The journal starts afresh: what the last
+        run journaled is either in ``done`` or to be transferred again."""
         self.plan = plan
         self.done = done
         self.started = True
         self.progress.add(sum(plan.parts[i].size for i in done))
+        if self.cpfile is not None:
+            journal = jnl.Journal(self.cpfile.path + JOURNAL_SUFFIX)
+            device, inode = self.file_identity()
+            try:
+                journal.start(jnl.Header(self.journal_tag(self.checkpoint()), device, inode))
+                self.journal = journal
+            except OSError as exc:   # the coalesced checkpoint writes still record progress
+                journal.close()
+                log.warning("cannot write journal %s: %s", journal.path, exc)
 
     def record(self, index: int, done: PartDone) -> None:
         """A part finished (runs in the caller's thread)."""
         assert self.plan is not None
         size = self.plan.parts[index].size
         self.done[index] = done
+        if self.journal is not None:   # before progress: a part reported done is recorded
+            try:
+                self.journal.append(index, done.crc64)
+            except OSError as exc:
+                log.warning("cannot write journal %s: %s", self.journal.path, exc)
+                self.journal.close()
+                self.journal = None
         self.progress.add(size)
         if self.cpfile is not None:
             self.cpfile.note_progress(size)
@@ -208,6 +245,11 @@ class TransferJob:
                 return
             self.abandon("its checkpoint could not be written")
             raise JobFailed(checkpoint_write_failed(self.cpfile, exc)) from None
+        if self.journal is not None:
+            try:
+                self.journal.fold()
+            except OSError as exc:   # harmless: its records repeat the checkpoint's
+                log.warning("cannot truncate journal %s: %s", self.journal.path, exc)
 
     def keep_or_abandon(self, why: str) -> None:
         """The checkpoint survives every failure; without one, nothing is left behind."""
@@ -260,6 +302,8 @@ class TransferJob:
 
     def finish(self, status: st.Status) -> st.Status:
         """Success: the checkpoint is deleted and the final progress reported."""
+        if self.journal is not None:
+            self.journal.delete()
         if self.cpfile is not None:
             self.cpfile.delete()
             self.cpfile.unlock(remove=True)

@@ -8,7 +8,7 @@ from typing import Iterator, List, Optional, Tuple
 from urllib.parse import unquote
 
 from . import status as st
-from .ops import _check, _t, _xml
+from .ops import _check, _send_xml, _t
 from .transport import Transport
 
 
@@ -41,19 +41,18 @@ def list_page(t: Transport, bucket: str, prefix: str, delimiter: str = "", token
         query.append(("delimiter", delimiter))
     if token:
         query.append(("continuation-token", token))
-    reply = t.send("ListObjectsV2", "GET", bucket, None, query)
+    def parse(root: ET.Element) -> Tuple[List[Entry], str]:
+        found = [_object(node) for node in root.findall("Contents")]
+        found += [Entry(unquote(_t(node, "Prefix")), is_prefix=True)
+                  for node in root.findall("CommonPrefixes")]
+        found.sort(key=lambda e: e.key)
+        truncated = _t(root, "IsTruncated").lower() == "true"
+        return found, (_t(root, "NextContinuationToken") if truncated else "")
+
+    reply = _send_xml(t, "ListObjectsV2", "ListBucketResult", parse, "GET", bucket, None, query)
     if not reply.status.is_ok():
         return reply.status, [], ""
-    err, root = _xml(reply.result or b"", "ListObjectsV2")
-    if err or root is None:
-        return err or st.Status(st.XML_PARSE_ERROR, "XmlParseError", "ListObjectsV2: empty body"), [], ""
-    try:
-        entries = [_object(node) for node in root.findall("Contents")]
-    except ValueError as exc:
-        return st.Status(st.XML_PARSE_ERROR, "XmlParseError", f"ListObjectsV2: {exc}"), [], ""
-    entries += [Entry(unquote(_t(node, "Prefix")), is_prefix=True) for node in root.findall("CommonPrefixes")]
-    entries.sort(key=lambda e: e.key)
-    following = _t(root, "NextContinuationToken") if _t(root, "IsTruncated").lower() == "true" else ""
+    entries, following = reply.result
     if following and following == token:
         return st.Status(st.XML_PARSE_ERROR, "XmlParseError",
                          "ListObjectsV2: truncated without a new token"), entries, ""

@@ -9,13 +9,14 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape
 
 import requests
 
 from . import status as st
-from .transport import Transport
+from . import wire
+from .transport import Reply, Transport
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
@@ -58,23 +59,61 @@ def header(resp_headers: Mapping[str, str], name: str) -> Optional[str]:
 
 
 def response_crc(resp_headers: Mapping[str, str]) -> Optional[int]:
-    value = header(resp_headers, CRC_HEADER)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
+    """The CRC-64 header's value; None when absent or not a 64-bit decimal."""
+    return wire.uint(header(resp_headers, CRC_HEADER))
 
 
-def _xml(body: bytes, what: str) -> Tuple[Optional[st.Status], Optional[ET.Element]]:
-    try:
-        return None, ET.fromstring(body)
-    except ET.ParseError as exc:
-        return st.Status(st.XML_PARSE_ERROR, "XmlParseError", f"{what}: {exc}"), None
+def _crc_header(resp: requests.Response, what: str) -> Tuple[Optional[st.Status], Optional[int]]:
+    """The CRC-64 header: absent is None, present but not a 64-bit decimal is a -996."""
+    value = header(resp.headers, CRC_HEADER)
+    crc = wire.uint(value)
+    if value is not None and crc is None:
+        return _broken_header(what, CRC_HEADER, value, resp), None
+    return None, crc
+
+
+def _broken_header(what: str, name: str, value: object, resp: requests.Response) -> st.Status:
+    """-996 for a response header that cannot be read (retried by the transport)."""
+    return st.Status(st.INTERNAL_ERROR, "ServerError", f"{what}: broken {name} header {value!r:.80}",
+                     header(resp.headers, "x-oss-request-id") or "", dict(resp.headers))
+
+
+def _parse_error(what: str, detail: str, resp: Optional[requests.Response] = None) -> st.Status:
+    """-980 for a 2xx body that is not the expected XML (retried by the transport)."""
+    req_id = (header(resp.headers, "x-oss-request-id") or "") if resp is not None else ""
+    return st.Status(st.XML_PARSE_ERROR, "XmlParseError", f"{what}: {detail}", req_id)
+
+
+def _send_xml(t: Transport, op: str, root_tag: str, parse: Callable[[ET.Element], Any],
+              method: str, bucket: Optional[str], key: Optional[str], query: Any,
+              headers: Optional[Mapping[str, str]] = None) -> Reply:
+    """Send a request whose 2xx body is the XML document ``root_tag``; ``parse(root)``
+    gives the result or raises ValueError.  A body that does not parse is a -980
+    inside the retry loop, so that a damaged response is fetched again."""
+    def consume(resp: requests.Response) -> Tuple[Optional[st.Status], Any]:
+        root = wire.xml_root(resp.content)
+        if root is None:
+            return _parse_error(op, "the response body is not XML", resp), None
+        if root.tag.rpartition("}")[2] != root_tag:
+            return _parse_error(op, f"<{root.tag:.40}> instead of <{root_tag}>", resp), None
+        try:
+            return None, parse(root)
+        except ValueError as exc:
+            return _parse_error(op, str(exc), resp), None
+
+    return t.send(op, method, bucket, key, query, headers, consume=consume)
 
 
 def _t(node: ET.Element, tag: str, default: str = "") -> str:
     child = node.find(tag)
     return child.text or default if child is not None else default
+
+
+def _uint(node: ET.Element, tag: str) -> int:
+    value = wire.uint(_t(node, tag))
+    if value is None:
+        raise ValueError(f"<{tag}> is not a number")
+    return value
 
 
 # -- objects ------------------------------------------------------------------
@@ -100,7 +139,10 @@ def put_object(t: Transport, bucket: str, key: str, body: object,
         return err, None
 
     def consume(resp: requests.Response):
-        crc = response_crc(resp.headers)
+        resp.content  # drain, so that the connection goes back to the pool
+        err, crc = _crc_header(resp, "PutObject")
+        if err:
+            return err, None
         if expect_crc is not None and t.ctl.enable_crc and crc is not None and crc != expect_crc:
             return _crc_mismatch("PutObject", expect_crc, crc, resp), crc
         return None, crc
@@ -115,23 +157,26 @@ def head_object(t: Transport, bucket: str, key: str,
     err = _check(bucket, key)
     if err:
         return err, None
-    reply = t.send("HeadObject", "HEAD", bucket, key, (), headers)
-    if not reply.status.is_ok():
-        return reply.status, None
-    h = reply.status.resp_headers
-    try:
-        size = int(header(h, "Content-Length") or "")
-    except ValueError:
-        size = -1
-    etag = header(h, "ETag") or ""
+    reply = t.send("HeadObject", "HEAD", bucket, key, (), headers, consume=_object_meta)
+    return reply.status, reply.result if reply.status.is_ok() else None
+
+
+def _object_meta(resp: requests.Response) -> Tuple[Optional[st.Status], Optional[ObjectMeta]]:
+    """The HEAD response's headers as ObjectMeta; a missing or broken one is a -996."""
+    h = resp.headers
+    size = wire.uint(header(h, "Content-Length"))
+    etag = wire.etag(header(h, "ETag"))
     last_modified = header(h, "Last-Modified") or ""
-    if size < 0 or not etag or not last_modified:
-        return st.Status(st.INTERNAL_ERROR, "ServerError",
-                         "HEAD response lacks Content-Length, ETag or Last-Modified",
-                         reply.status.req_id, h), None
-    return reply.status, ObjectMeta(size, etag, last_modified, response_crc(h),
-                                    header(h, "Content-Type") or "",
-                                    header(h, "x-oss-object-type") or "", h)
+    for name, ok in (("Content-Length", size is not None), ("ETag", etag is not None),
+                     ("Last-Modified", wire.http_date(last_modified) is not None)):
+        if not ok:
+            return _broken_header("HeadObject", name, header(h, name), resp), None
+    err, crc = _crc_header(resp, "HeadObject")
+    if err:
+        return err, None
+    assert size is not None and etag is not None
+    return None, ObjectMeta(size, etag, last_modified, crc, header(h, "Content-Type") or "",
+                            header(h, "x-oss-object-type") or "", dict(h))
 
 
 def get_object(t: Transport, bucket: str, key: str, byte_range: Optional[Tuple[int, int]] = None,
@@ -166,17 +211,15 @@ def initiate_multipart_upload(t: Transport, bucket: str, key: str,
     err = _check(bucket, key)
     if err:
         return err, None
-    reply = t.send("InitiateMultipartUpload", "POST", bucket, key, [("uploads", None)], headers)
-    if not reply.status.is_ok():
-        return reply.status, None
-    err, root = _xml(reply.result or b"", "InitiateMultipartUpload")
-    if err or root is None:
-        return err or st.Status(st.XML_PARSE_ERROR, "XmlParseError", "empty body"), None
-    upload_id = _t(root, "UploadId")
-    if not upload_id:
-        return st.Status(st.XML_PARSE_ERROR, "XmlParseError", "InitiateMultipartUpload: no UploadId",
-                         reply.status.req_id), None
-    return reply.status, upload_id
+    def upload_id(root: ET.Element) -> str:
+        value = _t(root, "UploadId").strip()
+        if not value or not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError("no usable <UploadId>")
+        return value
+
+    reply = _send_xml(t, "InitiateMultipartUpload", "InitiateMultipartUploadResult", upload_id,
+                      "POST", bucket, key, [("uploads", None)], headers)
+    return reply.status, reply.result if reply.status.is_ok() else None
 
 
 @dataclass
@@ -195,8 +238,12 @@ def upload_part(t: Transport, bucket: str, key: str, upload_id: str, part_number
 
     def consume(resp: requests.Response):
         resp.content  # drain, so that the connection goes back to the pool
-        crc = response_crc(resp.headers)
-        res = PartResult(header(resp.headers, "ETag") or "", crc)
+        err, crc = _crc_header(resp, f"UploadPart {part_number}")
+        etag = wire.etag(header(resp.headers, "ETag"))
+        if err or etag is None:
+            return err or _broken_header(f"UploadPart {part_number}", "ETag",
+                                         header(resp.headers, "ETag"), resp), None
+        res = PartResult(etag, crc)
         if expect_crc is not None and t.ctl.enable_crc and crc is not None and crc != expect_crc:
             return _crc_mismatch(f"UploadPart {part_number}", expect_crc, crc, resp), res
         return None, res
@@ -259,29 +306,31 @@ def list_parts(t: Transport, bucket: str, key: str, upload_id: str, max_parts: i
     parts: List[ListedPart] = []
     marker = "0"
     for _ in range(20000):  # bounded: a server that never stops truncating is an error
-        reply = t.send("ListParts", "GET", bucket, key,
-                       [("uploadId", upload_id), ("max-parts", str(max_parts)),
-                        ("part-number-marker", marker)])
+        reply = _send_xml(t, "ListParts", "ListPartsResult", _parts_page, "GET", bucket, key,
+                          [("uploadId", upload_id), ("max-parts", str(max_parts)),
+                           ("part-number-marker", marker)])
         if not reply.status.is_ok():
             return reply.status, parts
-        err, root = _xml(reply.result or b"", "ListParts")
-        if err or root is None:
-            return err or st.Status(st.XML_PARSE_ERROR, "XmlParseError", "ListParts: empty"), parts
-        try:
-            for p in root.findall("Part"):
-                crc = _t(p, "HashCrc64ecma")
-                parts.append(ListedPart(int(_t(p, "PartNumber")), _t(p, "ETag"), int(_t(p, "Size")),
-                                        int(crc) if crc else None, _t(p, "LastModified")))
-        except ValueError as exc:
-            return st.Status(st.XML_PARSE_ERROR, "XmlParseError", f"ListParts: {exc}"), parts
-        if _t(root, "IsTruncated").lower() != "true":
+        page, truncated, nxt = reply.result
+        parts.extend(page)
+        if not truncated:
             return reply.status, parts
-        nxt = _t(root, "NextPartNumberMarker")
         if not nxt or nxt == marker:
-            return st.Status(st.XML_PARSE_ERROR, "XmlParseError",
-                             "ListParts: truncated without a new marker"), parts
+            return _parse_error("ListParts", "truncated without a new marker"), parts
         marker = nxt
     return st.Status(st.INTERNAL_ERROR, "ServerError", "ListParts did not end"), parts
+
+
+def _parts_page(root: ET.Element) -> Tuple[List[ListedPart], bool, str]:
+    page = []
+    for p in root.findall("Part"):
+        crc = _t(p, "HashCrc64ecma")
+        crc64 = wire.uint(crc) if crc else None
+        if crc and crc64 is None:
+            raise ValueError("<HashCrc64ecma> is not a 64-bit number")
+        page.append(ListedPart(_uint(p, "PartNumber"), _t(p, "ETag"), _uint(p, "Size"), crc64,
+                               _t(p, "LastModified")))
+    return page, _t(root, "IsTruncated").lower() == "true", _t(root, "NextPartNumberMarker")
 
 
 @dataclass
@@ -306,22 +355,25 @@ def list_multipart_uploads(t: Transport, bucket: str, prefix: str = "", max_uplo
             query.append(("key-marker", key_marker))
         if id_marker:
             query.append(("upload-id-marker", id_marker))
-        reply = t.send("ListMultipartUploads", "GET", bucket, None, query)
+        reply = _send_xml(t, "ListMultipartUploads", "ListMultipartUploadsResult", _uploads_page,
+                          "GET", bucket, None, query)
         if not reply.status.is_ok():
             return reply.status, uploads
-        err, root = _xml(reply.result or b"", "ListMultipartUploads")
-        if err or root is None:
-            return err or st.Status(st.XML_PARSE_ERROR, "XmlParseError", "empty"), uploads
-        for u in root.findall("Upload"):
-            uploads.append(ListedUpload(_t(u, "Key"), _t(u, "UploadId"), _t(u, "Initiated")))
-        if _t(root, "IsTruncated").lower() != "true":
+        page, truncated, markers = reply.result
+        uploads.extend(page)
+        if not truncated:
             return reply.status, uploads
-        nk, ni = _t(root, "NextKeyMarker"), _t(root, "NextUploadIdMarker")
-        if (nk, ni) == (key_marker, id_marker):
-            return st.Status(st.XML_PARSE_ERROR, "XmlParseError",
-                             "ListMultipartUploads: truncated without new markers"), uploads
-        key_marker, id_marker = nk, ni
+        if markers == (key_marker, id_marker):
+            return _parse_error("ListMultipartUploads", "truncated without new markers"), uploads
+        key_marker, id_marker = markers
     return st.Status(st.INTERNAL_ERROR, "ServerError", "ListMultipartUploads did not end"), uploads
+
+
+def _uploads_page(root: ET.Element) -> Tuple[List[ListedUpload], bool, Tuple[str, str]]:
+    page = [ListedUpload(_t(u, "Key"), _t(u, "UploadId"), _t(u, "Initiated"))
+            for u in root.findall("Upload")]
+    return (page, _t(root, "IsTruncated").lower() == "true",
+            (_t(root, "NextKeyMarker"), _t(root, "NextUploadIdMarker")))
 
 
 def _crc_mismatch(what: str, expected: int, got: int, resp: requests.Response) -> st.Status:

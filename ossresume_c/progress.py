@@ -52,8 +52,8 @@ class ProgressReporter:
             return
         if final:
             self.consumed = self.total
-        elif self.consumed == self._reported or self.consumed == 0:
-            return
+        elif self.consumed == self._reported or self.consumed == 0 or self.consumed == self.total:
+            return   # consumed == total is the closing call's, whose exception cannot cancel
         now = self.clock()
         if not final and now - self._last_call < self.min_interval:
             return

@@ -2,6 +2,8 @@
 already holds correctly."""
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -46,16 +48,6 @@ class Reconciliation:
     recovered: List[int] = field(default_factory=list)                # server had, checkpoint not
 
 
-def parts_to_verify(plan: PartPlan, server: Mapping[int, ServerPart]) -> List[int]:
-    """Indexes whose server copy has the right size: only these need a local CRC."""
-    out = []
-    for part in plan.parts:
-        sp = server.get(part.number)
-        if sp is not None and sp.size == part.size and sp.crc64 is not None:
-            out.append(part.index)
-    return out
-
-
 def reconcile_with_server(plan: PartPlan, recorded_done: Iterable[int],
                           server: Mapping[int, ServerPart],
                           local_crcs: Mapping[int, int]) -> Reconciliation:
@@ -82,6 +74,100 @@ def reconcile_with_server(plan: PartPlan, recorded_done: Iterable[int],
                 rec.mismatched.append(part.index)
             rec.todo.append(part.index)
     return rec
+
+
+VERIFY_MODES = ("sample", "all", "none")
+SAMPLE_PARTS = 3                  # at least this many trusted parts are read back ("sample")...
+SAMPLE_FRACTION = 0.01            # ...or ~1% of them...
+SAMPLE_BYTES = 64 * 1024 * 1024   # ...within this many bytes (one part at least)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What to read before resuming: ``read`` (indexes whose local range gets a
+    CRC-64 now, the ``sample`` among them) and ``trusted`` (accepted on their
+    recorded CRC-64 without reading, unless the sample fails)."""
+
+    read: List[int]
+    trusted: List[int]
+    sample: List[int]
+
+
+def plan_verification(plan: PartPlan, completed: Iterable[int], recorded: Mapping[int, int],
+                      server: Mapping[int, ServerPart], same_file: bool, mode: str,
+                      rng: random.Random) -> Verification:
+    """The trust rule.  A part is trusted (done without reading it) when the
+    server lists it with the right size and a CRC-64 equal to the CRC-64 the
+    checkpoint or journal recorded for it (``recorded``; a C SDK checkpoint
+    records 0, i.e. nothing) and the file is the same one (``same_file``: size,
+    mtime, device and inode).  Every other part the server holds with the right
+    size is read, as is a random sample of the trusted parts.
+
+    ``mode``: "sample" as above; "all" reads every part the server holds (trusts
+    nothing); "none" reads nothing: parts the checkpoint marks ``completed`` (or
+    records) are trusted on the server's size and CRC-64 alone, the rest are
+    sent again.
+    """
+    if mode not in VERIFY_MODES:
+        raise ValueError(f"verify must be one of {VERIFY_MODES}, not {mode!r}")
+    done = set(completed)
+    read: List[int] = []
+    trusted: List[int] = []
+    for part in plan.parts:
+        sp = server.get(part.number)
+        if sp is None or sp.size != part.size or sp.crc64 is None:
+            continue
+        rec = recorded.get(part.index, 0)
+        if mode == "none":
+            if (part.index in done or rec) and (not rec or rec == sp.crc64):
+                trusted.append(part.index)
+        elif mode == "sample" and same_file and rec and rec == sp.crc64:
+            trusted.append(part.index)
+        else:
+            read.append(part.index)
+    sample = draw_sample(plan, trusted, rng) if mode == "sample" else []
+    return Verification(sorted(read + sample), trusted, sample)
+
+
+def draw_sample(plan: PartPlan, trusted: List[int], rng: random.Random) -> List[int]:
+    """A random sample of ``trusted``: ``max(SAMPLE_PARTS, 1%)`` parts, stopping
+    before SAMPLE_BYTES (but at least one part when there is any)."""
+    if not trusted:
+        return []
+    want = max(SAMPLE_PARTS, math.ceil(len(trusted) * SAMPLE_FRACTION))
+    picked: List[int] = []
+    budget = SAMPLE_BYTES
+    for index in rng.sample(trusted, min(want, len(trusted))):
+        size = plan.parts[index].size
+        if picked and size > budget:
+            break
+        picked.append(index)
+        budget -= size
+    return sorted(picked)
+
+
+def sample_failed(v: Verification, server: Mapping[int, ServerPart], plan: PartPlan,
+                  local_crcs: Mapping[int, Optional[int]]) -> bool:
+    """Did a sampled part's local bytes differ from the server's (and the
+    record's)?  Then the record cannot be trusted: read every part."""
+    for index in v.sample:
+        sp = server[plan.parts[index].number]
+        if local_crcs.get(index) != sp.crc64:
+            return True
+    return False
+
+
+def settled_crcs(v: Verification, server: Mapping[int, ServerPart], plan: PartPlan,
+                 local_crcs: Mapping[int, Optional[int]]) -> Dict[int, int]:
+    """The local CRC-64s to reconcile with: what was read, and for the trusted
+    parts not read, the CRC-64 they were trusted on."""
+    out = {i: c for i, c in local_crcs.items() if c is not None}
+    for index in v.trusted:
+        if index not in out:
+            crc = server[plan.parts[index].number].crc64
+            if crc is not None:
+                out[index] = crc
+    return out
 
 
 def download_checkpoint_problem(cp_type: int, cp_object_size: int, cp_last_modified: str,

@@ -10,11 +10,15 @@ from typing import Optional
 
 from . import status as st
 
-_RETRYABLE_LOCAL = frozenset({st.HTTP_IO_ERROR, st.REQUEST_TIMEOUT, st.INCONSISTENT_ERROR})
+# -980 and -996 reach the retry loop only from a 2xx response whose body or headers
+# could not be read (damaged on the wire, a proxy's page): fetching it again can help.
+_RETRYABLE_LOCAL = frozenset({st.HTTP_IO_ERROR, st.REQUEST_TIMEOUT, st.INCONSISTENT_ERROR,
+                              st.XML_PARSE_ERROR, st.INTERNAL_ERROR})
 
 
 def is_retryable(code: int) -> bool:
-    """Connection errors, timeouts, CRC mismatches, 5xx and 429 are retried; other 4xx never."""
+    """Connection errors, timeouts, CRC mismatches, unreadable 2xx responses (-980,
+    -996), 5xx and 429 are retried; other 4xx never."""
     if code < 0:
         return code in _RETRYABLE_LOCAL
     return code == 429 or code >= 500

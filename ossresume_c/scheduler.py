@@ -61,9 +61,7 @@ class PartRunner:
                                 self.cancel.set()
                             elif result is not SKIPPED:
                                 record(index, result)
-                        if self.interrupted == "SIGTERM" and failure is None:
-                            failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
-                                                "terminated by SIGTERM; the checkpoint was kept")
+                        failure = self._sigterm_failure(failure)
                         self.progress.report()
                         self.on_tick()
                     except KeyboardInterrupt:
@@ -73,11 +71,19 @@ class PartRunner:
                         self.cancel.set()
                         if failure is None:
                             failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
+            # SIGTERM handled after the loop's last look (its handler runs between any two
+            # bytecodes of this thread) must still end the run as interrupted
+            failure = self._sigterm_failure(failure)
         finally:
             restore_sigterm()
         if self.interrupted == "SIGTERM" and failure is None:   # the signal came after the last check
             failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
                                 "terminated by SIGTERM; the checkpoint was kept")
+        return failure
+
+    def _sigterm_failure(self, failure: Optional[st.Status]) -> Optional[st.Status]:
+        if self.interrupted == "SIGTERM" and failure is None:
+            return st.Status(st.ABORT_CALLBACK, "Interrupted", "terminated by SIGTERM; the checkpoint was kept")
         return failure
 
     def _guarded(self, work: Callable[[int], WorkResult], index: int) -> WorkResult:

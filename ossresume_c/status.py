@@ -9,7 +9,7 @@ import base64
 import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-if TYPE_CHECKING:  # the XML parser loads with the first error body, not with the package
+if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
 # Local error codes of the C SDK (aos_status.h), same numbers.
@@ -78,12 +78,9 @@ def parse_error_body(body: bytes) -> dict:
     """Fields of an OSS ``<Error>`` document; ``{}`` when the body is not one."""
     if not body or b"<Error" not in body[:512]:
         return {}
-    import xml.etree.ElementTree as ET
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return {}
-    if root.tag != "Error":
+    from . import wire  # its XML parser loads with the first error body, not with the package
+    root = wire.xml_root(body)
+    if root is None or root.tag != "Error":
         return {}
     return {"Code": _text(root, "Code"), "Message": _text(root, "Message"),
             "RequestId": _text(root, "RequestId"), "StringToSign": _text(root, "StringToSign")}

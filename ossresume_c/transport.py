@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 import http.client
@@ -37,6 +37,27 @@ _IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
               http.client.HTTPException, ConnectionError, TimeoutError)
 
 
+class _ViewBody:
+    """A memoryview body that requests sends as is on every Python.
+
+    requests streams a body only when it has ``__iter__``, which memoryview
+    lacks before Python 3.10; there it took the view for form data and added
+    ``Content-Type: application/x-www-form-urlencoded`` after signing, so V4
+    (which signs Content-Type) got 403 SignatureDoesNotMatch on UploadPart.
+    """
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+
+    def __len__(self) -> int:
+        return self.view.nbytes
+
+    def __iter__(self) -> Iterator[memoryview]:
+        yield self.view   # one zero-copy chunk, again on every retry
+
+
 @dataclass
 class Reply:
     """A finished request: its Status, the raw response (body consumed) and what
@@ -45,6 +66,7 @@ class Reply:
     status: st.Status
     response: Optional[requests.Response]
     result: Any = None
+    attempts: int = 1      # how many times it was sent (orphans.py: a retried Initiate is in doubt)
 
 
 def encode_key(key: str) -> str:
@@ -139,6 +161,7 @@ class Transport:
                 # the server's clock says the token expired before ours did: renew, send again once
                 log.info("%s %s/%s: security token expired at the server; renewing", op, bucket, key)
                 last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            last.attempts = attempt + 1
             if last.status.is_ok() or not retry.is_retryable(last.status.code):
                 return last
         assert last is not None
@@ -152,13 +175,14 @@ class Transport:
             self.sign(method, bucket, key, query, hdrs)
         except CredentialsError as exc:
             return Reply(st.Status(st.INVALID_ARGUMENT, "CredentialsError", f"{op}: {exc}"), None)
+        data: Any = _ViewBody(body) if isinstance(body, memoryview) else body
         limiter = bandwidth.bucket_for(self.ctl)
         if limiter is not None and not limiter.acquire(bandwidth.request_bytes(method, body, hdrs),
                                                        self.cancel):
             return Reply(st.Status(st.ABORT_CALLBACK, "Cancelled", f"{op}: cancelled"), None)
         try:
             resp = self.session.request(
-                method, url, data=body, headers=hdrs, stream=True, allow_redirects=False,
+                method, url, data=data, headers=hdrs, stream=True, allow_redirects=False,
                 timeout=(self.ctl.connect_timeout, self.ctl.read_timeout))
         except _IO_ERRORS as exc:
             return Reply(_io_status(exc, op), None)

@@ -12,21 +12,24 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import random
 from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import native
-from . import ops
+from . import ops, orphans
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
 from .config import RequestOptions
-from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
-from .layout import plan_from_sizes, plan_parts, upload_part_size_error
+from .engine import (JOURNAL_SUFFIX, JobFailed, PartDone, Table, TransferJob,
+                     check_transfer_arguments, copy_out)
+from .journal import Journal
+from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
 from .progress import ProgressCallback
 from .put_file import change_since, file_changed, put_file, with_content_type
-from .reconcile import (LocalFile, ServerPart, parts_to_verify, reconcile_with_server,
-                        upload_checkpoint_problem)
+from .reconcile import (VERIFY_MODES, LocalFile, ServerPart, Verification, plan_verification,
+                        reconcile_with_server, sample_failed, settled_crcs, upload_checkpoint_problem)
 
 log = logging.getLogger("ossresume_c")
 
@@ -40,17 +43,26 @@ def resumable_upload_file(options: RequestOptions, bucket: str, object: str, fil
                           progress_callback: Optional[ProgressCallback] = None,
                           resp_headers: Optional[dict] = None,
                           resp_body: Optional[list] = None,
-                          *, checkpoint_interval: float = 1.0) -> st.Status:
+                          *, checkpoint_interval: float = 1.0, verify: str = "sample") -> st.Status:
     """Upload ``filepath`` to ``bucket/object`` in parallel parts, resumably.
 
     Returns a Status (never raises for OSS, network or file errors).
     ``resp_headers``/``resp_body`` are filled like the C out-parameters with
     the final request's response.  ``params`` is accepted and ignored, as in
     the C SDK.  KeyboardInterrupt is re-raised after the in-flight parts finish
-    and the checkpoint is written.
+    and the checkpoint is written.  ``verify`` says what a resume reads back
+    ("sample", "all" or "none": see ``reconcile.plan_verification``).
     """
-    status = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
-                       checkpoint_interval).run()
+    if verify not in VERIFY_MODES:
+        raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
+    job = UploadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
+                    checkpoint_interval)
+    job.verify = verify
+    status = None
+    try:
+        status = job.run()
+    finally:  # uploads created with their id lost, or whose abort failed (orphans.py)
+        job.ledger.sweep(options, bucket, object, job.upload_id, status)
     copy_out(resp_headers, status.resp_headers)
     if resp_body is not None:
         resp_body.extend(status.resp_body)
@@ -67,6 +79,12 @@ class UploadJob(TransferJob):
         self.local: Optional[LocalFile] = None
         self.stat: Optional[os.stat_result] = None
         self.upload_id = ""
+        self.ledger = orphans.Ledger()
+        self.verify = "sample"
+
+    def file_identity(self) -> Tuple[int, int]:
+        assert self.stat is not None
+        return self.stat.st_dev, self.stat.st_ino
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -137,6 +155,7 @@ class UploadJob(TransferJob):
             elif cp is None and cpfile.salvaged_upload_id:
                 self._abort_quietly(cpfile.salvaged_upload_id, "its checkpoint is invalid")
             cpfile.delete()
+            Journal(cpfile.path + JOURNAL_SUFFIX).delete()
         finally:
             cpfile.unlock(remove=True)
 
@@ -146,6 +165,7 @@ class UploadJob(TransferJob):
         if bad:
             return st.Status(st.INVALID_ARGUMENT, "InvalidArgument", bad)
         self.lock(".ucp")
+        self.ledger.attach(self.cpfile.path if self.cpfile else None)
         if not self._resume():
             self._initiate()
         failure = self._send_missing_parts()
@@ -181,11 +201,8 @@ class UploadJob(TransferJob):
         if not status.is_ok():
             raise JobFailed(status)  # checkpoint kept: the next call tries again
         server = {p.number: ServerPart(p.number, p.etag, p.size, p.crc64) for p in listed}
-        local_crcs = self.crc_ranges([(i, plan.parts[i].offset, plan.parts[i].size)
-                                      for i in parts_to_verify(plan, server)])
         recorded = [p.index for p in cp.parts if p.completed]
-        rec = reconcile_with_server(plan, recorded, server,
-                                    {i: c for i, c in local_crcs.items() if c is not None})
+        rec = reconcile_with_server(plan, recorded, server, self._local_crcs(cp, plan, server))
         if rec.mismatched:
             log.warning("upload %s: %d part(s) on the server differ from the file; sending them again",
                         cp.upload_id, len(rec.mismatched))
@@ -198,10 +215,32 @@ class UploadJob(TransferJob):
                  len(self.done), plan.count)
         return True
 
+    def _local_crcs(self, cp: codec.Checkpoint, plan: PartPlan, server: Dict[int, ServerPart]
+                    ) -> Dict[int, int]:
+        """The local CRC-64 of each part the server holds, read back or trusted on
+        its record (``plan_verification``); a failed sample means reading all."""
+        header, journaled = self.read_journal(cp)
+        crcs = {p.index: p.crc64 for p in cp.parts if p.completed and p.crc64}
+        crcs.update(journaled)
+        same_file = header is not None and (header.device, header.inode) == self.file_identity()
+        v = plan_verification(plan, [p.index for p in cp.parts if p.completed], crcs, server,
+                              same_file, self.verify, random.SystemRandom())
+        local = self.crc_ranges([(i, plan.parts[i].offset, plan.parts[i].size) for i in v.read])
+        if sample_failed(v, server, plan, local):
+            log.warning("upload %s: a sampled part differs from its record; verifying every part",
+                        cp.upload_id)
+            rest = [i for i in v.trusted if i not in local]
+            local.update(self.crc_ranges([(i, plan.parts[i].offset, plan.parts[i].size) for i in rest]))
+            v = Verification(v.read + rest, [], [])
+        elif v.trusted:
+            log.info("upload %s: %d part(s) trusted on their recorded CRC-64, %d read back",
+                     cp.upload_id, len(v.trusted), len(v.read))
+        return settled_crcs(v, server, plan, local)
+
     def _initiate(self) -> None:
         assert self.transport is not None and self.plan is not None and self.local is not None
-        status, upload_id = ops.initiate_multipart_upload(self.transport, self.bucket, self.key,
-                                                           with_content_type(self.headers, self.key))
+        status, upload_id = self.ledger.initiate(self.transport, self.bucket, self.key,
+                                                 with_content_type(self.headers, self.key))
         if not status.is_ok() or not upload_id:
             raise JobFailed(status)
         self.upload_id = upload_id
@@ -309,4 +348,5 @@ class UploadJob(TransferJob):
         if transport is None:
             return
         status = ops.abort_multipart_upload(transport, self.bucket, self.key, upload_id)
+        self.ledger.note_abort(upload_id, status)
         log.info("aborted upload %s (%s): %s", upload_id, why, status)

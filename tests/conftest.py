@@ -1,5 +1,8 @@
-"""Session guards for credential sources: nothing a test runs reads the developer's
-own credentials or contacts a credential service off loopback.
+"""Suite-wide settings. Session guards for credential sources: nothing a test runs reads the
+developer's own credentials or contacts a credential service off loopback.  Hypothesis examples
+are not timed, and the header names the ossresume_c under test (with
+OSSRESUME_TEST_INSTALLED=PREFIX, it must be the one installed under PREFIX, as CI's per-Python
+runs of the wheel require).
 
 The environment set here is inherited by every subprocess (CLI, emulator).  Tests
 that exercise a source set its variables with ``monkeypatch``.
@@ -10,6 +13,8 @@ import os
 import socket
 
 import pytest
+
+import ossresume_c
 
 _SCRUBBED = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
@@ -87,3 +92,22 @@ def uri_standin(oss_emulator_server, monkeypatch):
     with CredentialsUriStandIn(oss_emulator_server.access_key_secret) as uri:
         monkeypatch.setenv("ALIBABA_CLOUD_CREDENTIALS_URI", uri.endpoint + "/credentials")
         yield uri
+
+
+# Hypothesis: no per-example time limit.  CI runs several interpreters' suites side by side on
+# two cores, and a slow example on a loaded machine is not a failure (no test here is timed).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ossresume", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ossresume")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"ossresume_c: {os.path.dirname(os.path.abspath(ossresume_c.__file__))}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    prefix = os.environ.get("OSSRESUME_TEST_INSTALLED")
+    where = os.path.realpath(ossresume_c.__file__)
+    if prefix and not where.startswith(os.path.realpath(prefix) + os.sep):
+        raise pytest.UsageError(f"testing {where}, not the ossresume_c installed under {prefix}")

@@ -415,3 +415,21 @@ def test_emulator_subcommand_help_is_the_emulators():
     res = run_cli(["emulator", "--help"])
     assert res.returncode == 0
     assert "--root" in res.stdout and "--port" in res.stdout and "--fault" in res.stdout
+
+
+@pytest.mark.parametrize("mode, says", [("none", "trusted on their recorded CRC-64, 0 read back"),
+                                        ("all", None)])
+def test_cp_verify_option_reaches_the_resume(oss_emulator, tmp_path, mode, says):
+    src = make_file(tmp_path / "data.bin", 600_000, seed=21)
+    env = cli_env(oss_emulator)
+    oss_emulator.server.add_fault(op="UploadPart", action="status", status=403, nth=4)
+    first = run_cli(["cp", src, f"oss://{oss_emulator.bucket}/v", "--part-size", "100KB",
+                     "--threads", "1", "--max-retries", "0", "-q"], env)
+    oss_emulator.server.clear_faults()
+    assert first.returncode == 1 and os.path.exists(src + ".ucp"), first.stderr
+    again = run_cli(["cp", src, f"oss://{oss_emulator.bucket}/v", "--part-size", "100KB",
+                     "--verify", mode, "-q", "-v"], env)
+    assert again.returncode == 0, again.stderr
+    assert (says in again.stderr) if says else ("trusted on their recorded" not in again.stderr)
+    status, meta = head(oss_emulator, "v")
+    assert status.is_ok() and meta.crc64 == file_crc(src)

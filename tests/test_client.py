@@ -121,3 +121,11 @@ def test_upload_tree_returns_the_summary_or_raises_with_it(oss_emulator, tmp_pat
         client.upload_tree(root, "no-such-bucket-abc", "pre", checkpoint=tmp_path / "cp")
     assert exc.value.error_code == "NoSuchBucket"
     assert len(exc.value.summary.failed) == 2
+
+
+def test_upload_file_passes_verify_through(oss_emulator, tmp_path):
+    path = make_file(tmp_path / "f.bin", 1000, seed=3)
+    with pytest.raises(ValueError):
+        client_for(oss_emulator).upload_file(path, oss_emulator.bucket, "v", verify="maybe")
+    client_for(oss_emulator).upload_file(path, oss_emulator.bucket, "v", verify="all")
+    assert head(oss_emulator, "v")[1].crc64 == file_crc(path)

@@ -22,7 +22,7 @@ def test_demo_command_runs_to_the_end_and_verifies_the_crc(tmp_path):
     assert "demo passed" in out
     match = re.search(r"5\. object CRC-64 ([0-9a-f]{16}) == file CRC-64 ([0-9a-f]{16}): verified", out)
     assert match and match.group(1) == match.group(2)
-    skipped = re.search(r"resumed: (\d+) of (\d+) parts were already on the server", out)
+    skipped = re.search(r"resuming from the checkpoint: (\d+) of (\d+) parts were already on the server", out)
     assert skipped and 0 < int(skipped.group(1)) < int(skipped.group(2)) == 16
     assert "identical to the original" in out
     assert re.search(r"upload\s+[\d,.]+ MiB/s", out) and re.search(r"download\s+[\d,.]+ MiB/s", out)
@@ -48,3 +48,33 @@ def test_demo_part_size():
     assert demo_part_size(256 << 20) == 8 << 20
     assert demo_part_size(8 << 20) == 512 << 10
     assert demo_part_size(1 << 20) == 100 * 1024
+
+
+def test_a_failing_demo_reports_the_failures_and_claims_nothing_else(tmp_path, monkeypatch):
+    # As on Python 3.9 before the transport fix: every UploadPart refused with 403.
+    import contextlib
+
+    from ossresume_c import emulator
+
+    real = emulator.start_emulator
+
+    @contextlib.contextmanager
+    def refusing_parts(**kwargs):
+        with real(**kwargs) as emu:
+            emu.add_fault(op="UploadPart", action="status", status=403, code="SignatureDoesNotMatch")
+            yield emu
+
+    monkeypatch.setattr(emulator, "start_emulator", refusing_parts)
+    out = io.StringIO()
+    report = run_demo(2 << 20, threads=2, progress=False, out=out, workdir=str(tmp_path / "w"))
+    text = out.getvalue()
+    assert not report.ok
+    assert report.parts_sent_on_resume == report.parts_skipped_on_resume == 0
+    assert "interrupted by" not in text and "interrupted after" not in text, text
+    assert "skipped" not in text and "MiB/s" not in text and "identical" not in text, text
+    assert "3. uploading 16 parts" in text and "FAILED, not interrupted (0 parts stored" in text
+    assert "4. resuming from the checkpoint: the resumed upload FAILED (0 parts stored" in text
+    assert "the first upload failed instead of being interrupted: error 403 SignatureDoesNotMatch" in text
+    assert "6. the download FAILED: error 404 NoSuchKey" in text
+    assert "round trip      not compared (no download)" in text
+    assert text.rstrip().endswith("demo FAILED")

@@ -20,7 +20,7 @@ MiB = 1024 * 1024
 
 CHILD = textwrap.dedent("""
     import sys, ossresume_c as oss
-    ep, ak, sk, bucket, key, path, ps, th = sys.argv[1:9]
+    ep, ak, sk, bucket, key, path, ps, th, interval = sys.argv[1:10]
     o = oss.request_options_create(endpoint=ep, access_key_id=ak, access_key_secret=sk,
                                    region="cn-hangzhou", backoff_base=0.01)
     def progress(consumed, total):
@@ -28,7 +28,7 @@ CHILD = textwrap.dedent("""
     print("started", flush=True)
     s = oss.resumable_download_file(o, bucket, key, path, None, None,
                                     oss.create_resumable_clt_params(int(ps), int(th), True, None),
-                                    progress, checkpoint_interval=0.02)
+                                    progress, checkpoint_interval=float(interval))
     print("status", s.code, s.error_code, s.error_msg, flush=True)
     sys.exit(0 if s.is_ok() else 3)
 """)
@@ -48,7 +48,7 @@ def test_sigkill_at_random_moments_then_resume(oss_emulator, tmp_path):
         target = str(tmp_path / f"out{trial}.bin")
         threshold = 0 if trial == 0 else rng.randrange(part, size // 2)
         proc = subprocess.Popen([sys.executable, "-c", CHILD, emu.endpoint, emu.access_key_id,
-                                 emu.access_key_secret, emu.bucket, "obj", target, str(part), "4"],
+                                 emu.access_key_secret, emu.bucket, "obj", target, str(part), "4", "0.02"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for line in proc.stdout:
             w = line.split()

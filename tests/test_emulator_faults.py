@@ -56,6 +56,20 @@ def test_status_fault_after_phase_performs_the_operation(client, oss_emulator):
     assert client.request("GET", bucket, "lost-response").body == b"stored anyway"
 
 
+@pytest.mark.parametrize("mode", ["flip", "declaration", "html", "truncate"])
+def test_garble_fault_damages_the_answer_after_the_operation(client, oss_emulator, mode):
+    bucket = oss_emulator.bucket
+    clean = client.request("POST", bucket, "g", [("uploads", "")]).body
+    oss_emulator.add_fault(op="InitiateMultipartUpload", action="garble", mode=mode, seed=4, nth=1)
+    damaged = client.request("POST", bucket, "g", [("uploads", "")])
+    assert damaged.status == 200 and damaged.body != clean
+    assert len(damaged.body) == int(damaged.header("Content-Length"))
+    listed = client.request("GET", bucket, "", [("uploads", "")]).body
+    assert listed.count(b"<UploadId>") == 2   # the server created it all the same
+    with pytest.raises(Exception):
+        oss_emulator.add_fault(op="*", action="garble", mode="nonsense")
+
+
 def test_fraction_fault_with_count_and_filters(client, oss_emulator):
     bucket = oss_emulator.bucket
     oss_emulator.add_fault(op="*", action="status", status=500, fraction=0.5, seed=7, count=3, key_prefix="frac/")

@@ -182,6 +182,8 @@ def test_error_matrix(bucket, oss_emulator, version):
     )
     oss_emulator.add_fault(op="GetObject", action="status", status=500, count=1)
     _expect(lambda: bucket.get_object("exists"), ex.ServerError, 500, "InternalError")
-    _expect(lambda: bucket.copy_object(oss_emulator.bucket, "exists", "copy"), ex.ServerError, 501, "NotImplemented")
+    channel = oss2.models.LiveChannelInfo(target=oss2.models.LiveChannelInfoTarget())
+    _expect(lambda: bucket.create_live_channel("ch", channel), ex.ServerError, 501, "NotImplemented")
+    assert not bucket.object_exists("ch")  # an unsupported sub-resource writes nothing
     # MissingContentLength cannot be provoked through oss2 (requests always frames a PUT
     # body); test_emulator_protocol.py checks it on the wire.

@@ -102,7 +102,10 @@ def test_route_uses_the_set_of_query_keys():
     assert routing.operation_name("POST", target, routing.parse_query("uploads")) == "InitiateMultipartUpload"
     assert routing.operation_name("POST", target, routing.parse_query("uploads&encoding-type=url")) == "InitiateMultipartUpload"
     assert routing.operation_name("GET", target, routing.parse_query("uploadId=X&max-parts=1&part-number-marker=0")) == "ListParts"
-    assert routing.operation_name("GET", target, routing.parse_query("acl")) == routing.UNSUPPORTED
+    assert routing.operation_name("GET", target, routing.parse_query("acl")) == "GetObjectAcl"
+    assert routing.operation_name("PUT", target, routing.parse_query("live")) == routing.UNSUPPORTED
+    assert routing.operation_name("GET", target, routing.parse_query("versionId=null")) == "GetObject"
+    assert routing.operation_name("GET", target, routing.parse_query("versionId=CAEQ")) == routing.UNSUPPORTED
 
 
 def test_resolve_target_path_styles():

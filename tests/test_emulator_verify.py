@@ -332,9 +332,10 @@ def test_v4_presign_additional_headers_are_signed() -> None:
 def test_v4_region_and_scope_checks() -> None:
     req = sign("v4")
     assert req.verify(region=REGION).ok
-    assert req.verify(region="us-west-1").error_code == "AccessDenied"
+    assert req.verify(region="us-west-1").error_code == "InvalidArgument"
+    assert req.verify(region="us-west-1").ec == "0002-00000226"
     presigned = sign("v4-presign")
-    assert presigned.verify(region="us-west-1").error_code == "AccessDenied"
+    assert presigned.verify(region="us-west-1").error_code == "InvalidArgument"
     # the scope date must be the day of x-oss-date
     req.headers["Authorization"] = req.headers["Authorization"].replace("/20231216/", "/20231215/")
     assert req.verify().error_code == "AccessDenied"
@@ -377,7 +378,7 @@ def test_verify_messages_never_contain_secrets() -> None:
             results.append(req.verify(region="elsewhere"))
             results.append(req.verify())
     assert {r.error_code for r in results} == {
-        None, "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "RequestTimeTooSkewed"}
+        None, "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "RequestTimeTooSkewed", "InvalidArgument"}
     for result in results:
         assert SECRET not in result.message and TOKEN not in result.message
         assert SECRET not in repr(result)

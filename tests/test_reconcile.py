@@ -1,8 +1,18 @@
-from hypothesis import given, strategies as st
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
 
 from ossresume_c.layout import plan_parts
-from ossresume_c.reconcile import (LocalFile, ServerPart, download_checkpoint_problem,
-                                   parts_to_verify, reconcile_with_server, upload_checkpoint_problem)
+from ossresume_c.reconcile import (SAMPLE_BYTES, LocalFile, ServerPart, Verification,
+                                   download_checkpoint_problem, plan_verification,
+                                   reconcile_with_server, sample_failed, settled_crcs,
+                                   upload_checkpoint_problem)
+
+
+def parts_to_verify(plan, server):
+    """Indexes the server holds with the right size and a CRC-64: what "all" reads."""
+    return plan_verification(plan, [], {}, server, False, "all", random.Random(0)).read
 
 
 @st.composite
@@ -28,6 +38,7 @@ def scenarios(draw):
     return plan, local, server, truth, recorded
 
 
+@settings(deadline=None)   # a loaded machine must not fail a property
 @given(scenarios())
 def test_done_iff_server_holds_the_local_bytes(sc):
     plan, local, server, truth, recorded = sc
@@ -76,3 +87,114 @@ def test_download_checkpoint_problems():
                          ({"tmp_size": None}, "missing"), ({"tmp_size": 9}, "temporary"),
                          ({"key": "j"}, "another")]:
         assert word in download_checkpoint_problem(**{**ok, **change})
+
+
+# -- the trust rule (issue 21) ---------------------------------------------------
+
+@st.composite
+def trust_scenarios(draw):
+    plan = plan_parts(draw(st.integers(1, 60_000)), draw(st.integers(1000, 5000)))
+    local, server, recorded, completed = {}, {}, {}, set()
+    for p in plan.parts:
+        local[p.index] = draw(st.integers(1, 2**64 - 1))
+        kind = draw(st.sampled_from(["missing", "good", "other-bytes", "wrong-size"]))
+        if kind != "missing":
+            crc = local[p.index] if kind != "other-bytes" else (local[p.index] + 1) % 2**64
+            size = p.size + 1 if kind == "wrong-size" else p.size
+            server[p.number] = ServerPart(p.number, f'"E{p.index}"', size, crc)
+        rec = draw(st.sampled_from(["none", "c-sdk", "right", "wrong"]))
+        if rec != "none":
+            completed.add(p.index)
+        if rec == "right":
+            recorded[p.index] = local[p.index]
+        elif rec == "wrong":
+            recorded[p.index] = (local[p.index] + 7) % 2**64 or 1
+    return plan, local, server, recorded, completed
+
+
+def resume(plan, local, server, recorded, completed, same_file, mode, seed, rewritten=frozenset()):
+    """The engine's use of the rule, with the file's actual CRCs in ``local``
+    (``rewritten``: parts changed in place since the record)."""
+    actual = {i: (c ^ 1 if i in rewritten else c) for i, c in local.items()}
+    v = plan_verification(plan, completed, recorded, server, same_file, mode, random.Random(seed))
+    read = {i: actual[i] for i in v.read}
+    if sample_failed(v, server, plan, read):
+        rest = [i for i in v.trusted if i not in read]
+        read.update({i: actual[i] for i in rest})
+        v = Verification(v.read + rest, [], [])
+    return v, reconcile_with_server(plan, completed, server, settled_crcs(v, server, plan, read))
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.booleans(), st.integers(0, 2**32))
+def test_trusted_only_on_recorded_equals_server_on_the_same_file(sc, same_file, seed):
+    plan, local, server, recorded, completed = sc
+    v = plan_verification(plan, completed, recorded, server, same_file, "sample", random.Random(seed))
+    for i in v.trusted:
+        sp = server[plan.parts[i].number]
+        assert same_file and sp.size == plan.parts[i].size and recorded[i] == sp.crc64
+    assert set(v.sample) <= set(v.trusted) and set(v.sample) <= set(v.read)
+    # every other part the server holds with the right size is read, as before
+    right_size = set(parts_to_verify(plan, server))
+    assert right_size == set(v.trusted) | set(v.read)
+    if v.trusted:
+        assert v.sample
+        assert sum(plan.parts[i].size for i in v.sample) <= max(SAMPLE_BYTES,
+                                                                 max(p.size for p in plan.parts))
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.booleans(), st.integers(0, 2**32))
+def test_sample_mode_with_true_records_gives_todays_answer(sc, same_file, seed):
+    plan, local, server, recorded, completed = sc
+    _v, got = resume(plan, local, server, recorded, completed, same_file, "sample", seed)
+    _v, today = resume(plan, local, server, recorded, completed, same_file, "all", seed)
+    assert got.done == today.done and got.todo == today.todo
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.integers(0, 2**32))
+def test_all_mode_trusts_nothing(sc, seed):
+    plan, local, server, recorded, completed = sc
+    v = plan_verification(plan, completed, recorded, server, True, "all", random.Random(seed))
+    assert v.trusted == [] and v.sample == [] and v.read == parts_to_verify(plan, server)
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.integers(0, 2**32))
+def test_c_sdk_checkpoints_are_read(sc, seed):
+    """No CRC recorded (the C SDK writes 0): nothing is trusted, all is read."""
+    plan, local, server, _recorded, completed = sc
+    v = plan_verification(plan, completed, {}, server, True, "sample", random.Random(seed))
+    assert v.trusted == [] and v.read == parts_to_verify(plan, server)
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.integers(0, 2**32))
+def test_none_mode_reads_nothing(sc, seed):
+    plan, local, server, recorded, completed = sc
+    v = plan_verification(plan, completed, recorded, server, False, "none", random.Random(seed))
+    assert v.read == [] and v.sample == []
+    for i in v.trusted:
+        sp = server[plan.parts[i].number]
+        assert (i in completed or i in recorded) and recorded.get(i, sp.crc64) == sp.crc64
+
+
+@settings(deadline=None)   # a loaded machine must not fail a property
+@given(trust_scenarios(), st.integers(0, 2**32), st.data())
+def test_a_sampled_mismatch_means_full_verification(sc, seed, data):
+    """A file rewritten in place (mtime restored): if the sample catches a
+    rewritten part, every part is read and nothing wrong is kept."""
+    plan, local, server, recorded, completed = sc
+    v0 = plan_verification(plan, completed, recorded, server, True, "sample", random.Random(seed))
+    if not v0.sample:
+        return
+    rewritten = frozenset(data.draw(st.sets(st.sampled_from(v0.trusted), min_size=1)) | {v0.sample[0]})
+    v, rec = resume(plan, local, server, recorded, completed, True, "sample", seed, rewritten)
+    assert v.trusted == [] and set(v.read) == set(parts_to_verify(plan, server))
+    assert not rewritten & set(rec.done)
+
+
+def test_an_unknown_mode_is_an_error():
+    with pytest.raises(ValueError):
+        plan_verification(plan_parts(10, 5), [], {}, {}, True, "some", random.Random(0))

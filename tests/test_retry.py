@@ -27,8 +27,8 @@ def test_full_jitter_spreads_over_the_range():
 
 def test_what_is_retried():
     for code in (500, 502, 503, 504, 429, status.HTTP_IO_ERROR, status.REQUEST_TIMEOUT,
-                 status.INCONSISTENT_ERROR):
+                 status.INCONSISTENT_ERROR, status.XML_PARSE_ERROR, status.INTERNAL_ERROR):
         assert retry.is_retryable(code)
     for code in (400, 403, 404, 409, 411, 412, 416, status.INVALID_ARGUMENT, status.OPEN_FILE_ERROR,
-                 status.XML_PARSE_ERROR, status.ABORT_CALLBACK):
+                 status.ABORT_CALLBACK, status.FILE_WRITE_ERROR, status.INVALID_OPERATION):
         assert not retry.is_retryable(code)

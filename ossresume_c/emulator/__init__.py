@@ -18,6 +18,10 @@ or from Python (a child process, stopped when the block ends)::
 ``--benchmark-mode`` skips MD5: ETags are then 32 hex digits made of the CRC-64
 and the size (multipart ETags keep the ``"HEX-N"`` form). Requests that carry
 Content-MD5 are still checked against a real MD5.
+
+``--discard`` (``start_emulator(discard=True)``) checksums bodies and drops them:
+objects keep size, CRC-64, ETag and Last-Modified (in memory), so HEAD, listings,
+ListParts and Complete answer; a GET of such an object is InvalidObjectState.
 """
 from __future__ import annotations
 

@@ -50,10 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip MD5: ETags derive from CRC-64 and size (Content-MD5 requests still get real MD5s)",
     )
+    parser.add_argument(
+        "--discard",
+        action="store_true",
+        help="checksum bodies (CRC-64, MD5 for ETags) and drop them: HEAD, List, ListParts and Complete answer, "
+        "GET of such an object is an InvalidObjectState error (for benchmarks)",
+    )
     parser.add_argument("--request-log", default=None, help="append a JSON line per request to this file")
     parser.add_argument("--fault", action="append", default=[], help="fault rule as JSON (repeatable)")
     parser.add_argument("--region", default=DEFAULT_REGION, help="region reported by the emulator")
-    parser.add_argument("--strict-region", action="store_true", help="refuse V4 signatures for another region")
+    parser.add_argument("--strict-region", action="store_true", help="refuse V4 signatures for another region (the default)")
+    parser.add_argument("--any-region", action="store_true", help="accept V4 signatures scoped to any region")
     parser.add_argument("--max-skew", type=float, default=900.0, help="allowed clock skew in seconds")
     parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", default=None, help="private key of --tls-cert (PEM)")
@@ -90,12 +97,13 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         request_log=args.request_log,
         faults=faults,
         region=args.region,
-        strict_region=args.strict_region,
+        strict_region=not args.any_region,
         max_skew=args.max_skew,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         virtual_host_suffixes=tuple(s.lower() for s in args.virtual_host_suffix),
         direct_io=args.direct_io,
+        discard=args.discard,
     )
 
 

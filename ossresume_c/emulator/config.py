@@ -36,17 +36,18 @@ class EmulatorConfig:
     request_log: Optional[str] = None
     faults: List[Dict[str, Any]] = field(default_factory=list)
     region: str = DEFAULT_REGION
-    strict_region: bool = False  # refuse V4 signatures scoped to another region
+    strict_region: bool = True  # refuse V4 signatures scoped to another region (as OSS)
     max_skew: float = 900.0
     tls_cert: Optional[str] = None
     tls_key: Optional[str] = None
     virtual_host_suffixes: Tuple[str, ...] = ()
     max_object_size: int = MAX_OBJECT_SIZE
     direct_io: bool = False  # write large bodies with O_DIRECT where possible (see ingest.py)
+    discard: bool = False  # checksum bodies and drop them: objects keep size, CRC-64, ETag, Last-Modified
 
     def __repr__(self) -> str:  # the secret stays out of logs
         return (
             f"EmulatorConfig(root={self.root!r}, host={self.host!r}, port={self.port}, "
             f"access_key_id={self.access_key_id!r}, anonymous={self.anonymous}, "
-            f"benchmark_mode={self.benchmark_mode}, tls={bool(self.tls_cert)})"
+            f"benchmark_mode={self.benchmark_mode}, discard={self.discard}, tls={bool(self.tls_cert)})"
         )

@@ -1,7 +1,7 @@
 """OSS error responses: the exception operations raise, and its XML form."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 from xml.sax.saxutils import escape
 
 # code -> (HTTP status, default message). Messages follow OSS's wording.
@@ -37,6 +37,7 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "IncompleteBody": (400, "The request body is shorter than its declared length."),
     "InvalidRequest": (400, "Invalid request."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "InvalidObjectState": (403, "The operation is not valid for the object's state."),
     "InvalidRange": (416, "The requested range cannot be satisfied."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold."),
     "NotModified": (304, "Not modified."),
@@ -48,6 +49,13 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "SlowDown": (503, "Please reduce your request rate."),
     "RequestTimeout": (400, "Your socket connection to the server was not read from or written to within the timeout period."),
+}
+
+# OSS's detailed error codes (the x-oss-ec header and <EC>) for the common errors.
+DEFAULT_EC: Dict[str, str] = {
+    "NoSuchKey": "0026-00000001",
+    "NoSuchBucket": "0015-00000101",
+    "SignatureDoesNotMatch": "0002-00000040",
 }
 
 STATUS_CODES: Dict[int, str] = {500: "InternalError", 503: "ServiceUnavailable", 429: "SlowDown", 501: "NotImplemented"}
@@ -66,10 +74,11 @@ class OssError(Exception):
     ) -> None:
         default_status, default_message = ERRORS.get(code, (500, code))
         self.code = code
-        self.ec = ec  # OSS's detailed error code ("0016-00000003"), when we know it
+        self.ec = ec or DEFAULT_EC.get(code)  # OSS's detailed error code ("0016-00000003"), when we know it
         self.status = status if status is not None else default_status
         self.message = message if message is not None else default_message
         self.details = details
+        self.headers: List[Tuple[str, str]] = []  # extra response headers (x-oss-next-append-position)
         super().__init__(f"{self.status} {code}: {self.message}")
 
 

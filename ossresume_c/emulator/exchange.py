@@ -3,12 +3,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import Dict, List, Optional, Tuple
 
 from .bodyio import BodyReader
+from .requesthead import Headers
 from .routing import Query, Target, query_value
 from .store import ObjectReader
+
+
+def wire_text(value: str) -> str:
+    """A header value as the client wrote it: http.server reads header bytes as Latin-1, while
+    SDKs send (and sign) UTF-8 text, e.g. a UTF-8 ``x-oss-meta-*`` value."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def new_request_id() -> str:
@@ -21,7 +30,7 @@ class Request:
     method: str
     raw_path: str
     query: Query
-    headers: Message
+    headers: Headers
     target: Target
     op: str
     body: Optional[BodyReader]
@@ -49,7 +58,7 @@ class Request:
         for name, value in self.headers.items():
             lower = name.lower()
             if lower.startswith("x-oss-meta-"):
-                out[lower] = value.strip()
+                out[lower] = wire_text(value.strip())
         return out
 
 

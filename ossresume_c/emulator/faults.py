@@ -21,6 +21,10 @@ Actions:
   delay     sleep ``seconds`` before handling the request.
   bad_crc   send a wrong ``x-oss-hash-crc64ecma`` (and wrong HashCrc64ecma in ListParts).
   throttle  read the request body and write the response body at ``bytes_per_sec``.
+  garble    perform the operation, then damage its response body (a lost or damaged
+            InitiateMultipartUpload answer, say): ``mode`` "flip" (one seeded byte),
+            "declaration" (``encoding="UUF-8"``), "html" (a proxy's error page) or
+            "truncate" (half of it).
 
 Which requests match: ``op`` (operation name, "*" or a list of names), ``method``,
 ``bucket``, ``key`` (exact), ``key_prefix``, ``part_number``. When a matching
@@ -36,7 +40,8 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-ACTIONS = ("status", "reset", "delay", "bad_crc", "throttle")
+ACTIONS = ("status", "reset", "delay", "bad_crc", "throttle", "garble")
+GARBLE_MODES = ("flip", "declaration", "html", "truncate")
 
 
 @dataclass
@@ -58,6 +63,7 @@ class FaultRule:
     after_bytes: int = 0
     seconds: float = 0.0
     bytes_per_sec: float = 0.0
+    mode: str = "flip"
     id: int = 0
     matched: int = 0
     fired: int = 0
@@ -94,6 +100,8 @@ class FaultRule:
             raise ValueError("seconds must be within [0, 3600]")
         if self.action == "throttle" and self.bytes_per_sec <= 0:
             raise ValueError("bytes_per_sec must be > 0")
+        if self.action == "garble" and self.mode not in GARBLE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(GARBLE_MODES)}")
         if self.nth is not None and self.count is None:
             self.count = 1
         self._rng = random.Random(self.seed)
@@ -137,6 +145,7 @@ class FaultPlan:
     delay: float = 0.0
     bad_crc: bool = False
     bytes_per_sec: Optional[float] = None
+    garble: Optional[FaultRule] = None
     names: List[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -198,6 +207,8 @@ class FaultSet:
                     plan.delay += rule.seconds
                 elif rule.action == "bad_crc":
                     plan.bad_crc = True
+                elif rule.action == "garble":
+                    plan.garble = rule
                 elif rule.action == "throttle":
                     rate = rule.bytes_per_sec
                     plan.bytes_per_sec = rate if plan.bytes_per_sec is None else min(plan.bytes_per_sec, rate)
@@ -210,3 +221,18 @@ class FaultSet:
     def fired_total(self) -> int:
         with self._lock:
             return sum(self.fired_by_action.values())
+
+
+def garbled(body: bytes, rule: FaultRule) -> bytes:
+    """``body`` damaged the way the garble ``rule`` says."""
+    if rule.mode == "declaration":
+        return b'<?xml version="1.0" encoding="UUF-8"?>\n' + body.split(b"?>", 1)[-1].lstrip()
+    if rule.mode == "html":
+        return b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+    if rule.mode == "truncate":
+        return body[: len(body) // 2]
+    if not body:
+        return body
+    assert rule._rng is not None
+    pos = rule._rng.randrange(len(body))
+    return body[:pos] + bytes([body[pos] ^ (1 << rule._rng.randrange(8))]) + body[pos + 1:]

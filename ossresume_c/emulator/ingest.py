@@ -1,4 +1,4 @@
-"""Stream a request body to a file while computing its CRC-64 and (optionally) MD5.
+"""Stream a request body to a file (or nowhere) while computing its CRC-64 and (optionally) MD5.
 
 The body is read in 1 MiB chunks into a few reused, page-aligned buffers; nothing
 holds a whole part. For a body larger than one chunk the work is a pipeline:
@@ -10,7 +10,9 @@ Each buffer goes back to the pool when both consumers are done with it, so the
 socket read of chunk k+1 overlaps the write and the MD5 of chunk k. MD5 (hashlib
 releases the GIL on large buffers) is the slowest stage at ~0.7 GB/s per core,
 so with MD5 the ingest rate approaches MD5's own; without it (benchmark mode)
-it approaches the socket's. Small bodies (one chunk) are handled inline.
+it approaches the socket's. Small bodies (one chunk) are handled inline. With no
+file (the emulator's ``--discard`` mode) there is no writer stage: the body is
+only checksummed.
 """
 from __future__ import annotations
 
@@ -159,6 +161,8 @@ class _Job:
         self._left = stages
         self._lock = threading.Lock()
         self.done = threading.Event()
+        if not stages:
+            self.done.set()
 
     def finish_one(self) -> None:
         with self._lock:
@@ -213,9 +217,9 @@ def _helpers() -> _Helpers:
 
 
 def receive_to_file(
-    body: BodyReader, fd: int, want_md5: bool, max_size: int, direct_io: bool = False
+    body: BodyReader, fd: Optional[int], want_md5: bool, max_size: int, direct_io: bool = False
 ) -> Received:
-    """Copy the body into ``fd`` (a new, empty file); TooLarge beyond ``max_size``.
+    """Copy the body into ``fd`` (a new, empty file; None: read and drop it); TooLarge beyond ``max_size``.
 
     ``direct_io``: write large bodies with O_DIRECT where the file system allows.
     """
@@ -230,19 +234,22 @@ def receive_to_file(
         if count > max_size:
             raise TooLarge()
         crc = crc64(view, 0)
-        _write_all(fd, view)
+        if fd is not None:
+            _write_all(fd, view)
         return Received(count, crc, hashlib.md5(view).digest() if want_md5 else None)
     return _pipeline(body, fd, want_md5, max_size, direct_io, pool, count)
 
 
 def _pipeline(
-    body: BodyReader, fd: int, want_md5: bool, max_size: int, direct_io: bool, pool: List[mmap.mmap], count: int
+    body: BodyReader, fd: Optional[int], want_md5: bool, max_size: int, direct_io: bool, pool: List[mmap.mmap],
+    count: int,
 ) -> Received:
     ring = _Ring(pool[1:])
-    writer = _Writer(fd, direct_io)
     md5 = hashlib.md5()
     helpers = _helpers()
-    work: List[Tuple[queue.SimpleQueue, Callable[[memoryview], None]]] = [(helpers.queues[0], writer.write)]
+    work: List[Tuple[queue.SimpleQueue, Callable[[memoryview], None]]] = []
+    if fd is not None:
+        work.append((helpers.queues[0], _Writer(fd, direct_io).write))
     if want_md5:
         work.append((helpers.queues[1], md5.update))
     job = _Job(len(work))
@@ -256,12 +263,13 @@ def _pipeline(
                 raise TooLarge()
             view = memoryview(current)[:count]
             crc = crc64(view, crc)
-            ring.hand_out(current, len(work))
-            for stage_queue, function in work:
-                stage_queue.put((job, function, ring, current, count))
-            if job.error is not None:
-                raise job.error
-            current = ring.free.get()
+            if work:  # else nothing but the CRC uses the buffer: refill it at once
+                ring.hand_out(current, len(work))
+                for stage_queue, function in work:
+                    stage_queue.put((job, function, ring, current, count))
+                if job.error is not None:
+                    raise job.error
+                current = ring.free.get()
             count = _fill(body, memoryview(current))
     finally:
         for stage_queue, _ in work:

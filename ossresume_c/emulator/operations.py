@@ -12,14 +12,19 @@ from typing import Callable, Dict
 from .config import EmulatorConfig
 from .errors import OssError
 from .exchange import Request, Response
+from .ops_append import AppendOps
 from .ops_bucket import BucketOps
+from .ops_bucket_config import BucketConfigOps
 from .ops_multipart import MultipartOps
 from .ops_object import ObjectOps
+from .ops_object_attrs import ObjectAttributeOps
 from .ops_service import ServiceOps
-from .routing import check_bucket, check_key
+from .ops_versions import VersionListingOps
+from .routing import check_bucket, check_key, describe_unsupported
 from .store import Store
 
-RESOURCES = (ServiceOps, BucketOps, ObjectOps, MultipartOps)
+RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps,
+             VersionListingOps)
 
 
 class Operations:
@@ -35,7 +40,8 @@ class Operations:
     def handle(self, request: Request) -> Response:
         handler = self.handlers.get(request.op)
         if handler is None:
-            raise OssError("NotImplemented", f"The emulator does not implement this operation ({request.method}).")
+            what = describe_unsupported(request.method, request.target, request.query)
+            raise OssError("NotImplemented", f"The emulator does not implement this operation ({what}).")
         if request.target.level != "service":
             check_bucket(request.bucket)
         if request.target.level == "object":

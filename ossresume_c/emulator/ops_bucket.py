@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import xml.etree.ElementTree as ET
 from typing import List
-from urllib.parse import unquote
 
+from .bucket_config import check_acl, check_storage_class, encryption_from_headers, parse_xml, shield_controls, unshield_controls
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
-from .ops_common import OWNER, Resource, encoding_type, int_param, quoted, xml_response
+from .ops_bucket_config import ACL_FILE, STORAGE_CLASS_FILE, BucketConfigs
+from .ops_common import OWNER, endpoint_host, Resource, encoding_type, int_param, quoted, xml_response
 from .routing import check_key
 from .xmlout import Element, document, encode_name, iso8601
 
@@ -23,15 +23,26 @@ class BucketOps(Resource):
         "DeleteBucket": "delete_bucket",
         "GetBucketInfo": "get_bucket_info",
         "GetBucketLocation": "get_bucket_location",
-        "GetBucketAcl": "get_bucket_acl",
         "ListObjects": "list_objects",
         "DeleteMultipleObjects": "delete_multiple_objects",
     }
 
     def put_bucket(self, request: Request) -> Response:
-        if request.body is not None:
-            request.body.discard(1 << 20)
-        self.store.create_bucket(request.bucket)  # an existing bucket of ours: 200, as OSS
+        acl = check_acl(request.header("x-oss-acl") or "private")
+        body = self.read_xml_body(request)
+        storage_class = "Standard"
+        encryption = encryption_from_headers(request.header("x-oss-server-side-encryption"),
+                                             request.header("x-oss-server-side-encryption-key-id"),
+                                             request.header("x-oss-server-side-data-encryption"))
+        if body.strip():
+            root = parse_xml(body, "CreateBucketConfiguration")
+            storage_class = check_storage_class(root.findtext("StorageClass") or "Standard")
+        if self.store.create_bucket(request.bucket):  # an existing bucket of ours: 200, as OSS
+            configs = BucketConfigs(self)
+            configs.put(request.bucket, ACL_FILE, acl.encode())
+            configs.put(request.bucket, STORAGE_CLASS_FILE, storage_class.encode())
+            if encryption is not None:
+                configs.put(request.bucket, "encryption", encryption)
         return Response(200, [("Location", f"/{request.bucket}")])
 
     def delete_bucket(self, request: Request) -> Response:
@@ -40,40 +51,40 @@ class BucketOps(Resource):
 
     def get_bucket_info(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
-        body = document(
-            "BucketInfo",
-            [
-                (
-                    "Bucket",
-                    [
-                        ("CreationDate", iso8601(self.store.bucket_created(request.bucket))),
-                        ("ExtranetEndpoint", request.host),
-                        ("IntranetEndpoint", request.host),
-                        ("Location", self.location()),
-                        ("StorageClass", "Standard"),
-                        ("Name", request.bucket),
-                        ("Owner", OWNER),
-                        ("AccessControlList", [("Grant", "private")]),
-                    ],
-                )
-            ],
-        )
-        return xml_response(body)
+        configs = BucketConfigs(self)
+        details: List[Element] = [
+            ("CreationDate", iso8601(self.store.bucket_created(request.bucket))),
+            ("ExtranetEndpoint", endpoint_host(request)),
+            ("IntranetEndpoint", endpoint_host(request)),
+            ("Location", self.location()),
+            ("StorageClass", configs.text(request.bucket, STORAGE_CLASS_FILE, "Standard")),
+            ("DataRedundancyType", "LRS"),
+            ("AccessMonitor", "Disabled"),
+            ("CrossRegionReplication", "Disabled"),
+            ("TransferAcceleration", "Disabled"),
+            ("ResourceGroupId", "rg-default"),
+            ("Comment", ""),
+            ("Name", request.bucket),
+            ("Owner", OWNER),
+            ("AccessControlList", [("Grant", configs.text(request.bucket, ACL_FILE, "private"))]),
+        ]
+        versioning = configs.get(request.bucket, "versioning")
+        if versioning:
+            details.append(("Versioning", parse_xml(versioning, "VersioningConfiguration").findtext("Status") or ""))
+        encryption = configs.get(request.bucket, "encryption")
+        rule: List[Element] = [("SSEAlgorithm", "None")]
+        if encryption:
+            applied = parse_xml(encryption, "ServerSideEncryptionRule").find("ApplyServerSideEncryptionByDefault")
+            if applied is not None:
+                rule = [(child.tag, child.text or "") for child in applied]
+        details.append(("ServerSideEncryptionRule", rule))
+        return xml_response(document("BucketInfo", [("Bucket", details)]))
 
     def get_bucket_location(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         body = document("LocationConstraint", []).replace(
             b"<LocationConstraint></LocationConstraint>",
             f"<LocationConstraint>{self.location()}</LocationConstraint>".encode(),
-        )
-        return xml_response(body)
-
-    def get_bucket_acl(self, request: Request) -> Response:
-        """Every bucket is private (anonymous mode aside); SDKs probe existence with this."""
-        self.store.require_bucket(request.bucket)
-        body = document(
-            "AccessControlPolicy",
-            [("Owner", OWNER), ("AccessControlList", [("Grant", "private")])],
         )
         return xml_response(body)
 
@@ -139,21 +150,14 @@ class BucketOps(Resource):
     def delete_multiple_objects(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         encoding = encoding_type(request)
-        body = self.read_xml_body(request)
-        try:
-            root = ET.fromstring(body)
-        except ET.ParseError:
-            raise OssError("MalformedXML") from None
-        if root.tag != "Delete":
-            raise OssError("MalformedXML")
+        root = parse_xml(shield_controls(self.read_xml_body(request)), "Delete")
         quiet = (root.findtext("Quiet") or "false").strip().lower() == "true"
         deleted: List[Element] = []
         for item in root.findall("Object"):
             key = item.findtext("Key")
             if key is None:
                 raise OssError("MalformedXML")
-            if encoding:
-                key = unquote(key)
+            key = unshield_controls(key)  # encoding-type encodes the answer only, never the request's keys
             check_key(key)
             self.store.delete_object(request.bucket, key)
             if not quiet:

@@ -10,14 +10,14 @@ import base64
 import binascii
 import os
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .bodyio import BodyTooLarge
 from .config import EmulatorConfig
 from .errors import OssError
 from .exchange import Request, Response
 from .ingest import Received, TooLarge, receive_to_file
-from .store import Store
+from .store import ObjectMeta, Store
 from .xmlout import Element
 
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
@@ -87,8 +87,51 @@ def pseudo_etag(crc: int, size: int) -> str:
     return f"{crc:016X}{size & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
+def check_preconditions(request: Request, meta: ObjectMeta, prefix: str = "") -> None:
+    """If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304).
+
+    ``prefix`` "x-oss-copy-source-" checks a copy's source conditions instead.
+    """
+    etag = meta.etag.lower()
+
+    def matches(header: str) -> bool:
+        tags = [t.strip().strip('"').lower() for t in header.split(",")]
+        return "*" in tags or etag in tags
+
+    names = [prefix + name for name in ("If-Match", "If-Unmodified-Since", "If-None-Match", "If-Modified-Since")]
+    if_match = request.header(names[0])
+    if if_match is not None and not matches(if_match):
+        raise OssError("PreconditionFailed", Condition=names[0])
+    since = parse_http_date(request.header(names[1]))
+    if since is not None and int(meta.last_modified) > since:
+        raise OssError("PreconditionFailed", Condition=names[1])
+    if_none = request.header(names[2])
+    if if_none is not None and matches(if_none):
+        raise OssError("NotModified")
+    modified = parse_http_date(request.header(names[3]))
+    if modified is not None and int(meta.last_modified) <= modified:
+        raise OssError("NotModified")
+
+
+def endpoint_host(request: Request) -> str:
+    """The service endpoint as the client reached it, port included (Extranet/IntranetEndpoint)."""
+    host = request.header("Host") or request.host
+    if request.target.virtual_host and host.lower().startswith(request.bucket + "."):
+        host = host[len(request.bucket) + 1:]
+    return host
+
+
 def xml_response(body: bytes) -> Response:
     return Response(200, [("Content-Type", "application/xml")], body)
+
+
+class Intake(NamedTuple):
+    """A received PutObject/UploadPart body: its checksums, its data file name ("" when discarded), ETag."""
+
+    received: Received
+    name: str
+    etag: str
+    content_md5: Optional[str]
 
 
 class Resource:
@@ -106,14 +149,29 @@ class Resource:
     def location(self) -> str:
         return self.config.region if self.config.region.startswith("oss-") else f"oss-{self.config.region}"
 
+    def check_overwrite(self, request: Request) -> None:
+        """``x-oss-forbid-overwrite: true`` on an existing key: 409 FileAlreadyExists."""
+        if (request.header("x-oss-forbid-overwrite") or "").lower() != "true":
+            return
+        try:
+            self.store.head(request.bucket, request.key)
+        except OssError:
+            return
+        raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
+
     def want_md5(self, request: Request) -> bool:
         return not self.config.benchmark_mode or request.header("Content-MD5") is not None
 
-    def receive(self, request: Request, path: str, want_md5: bool) -> Received:
-        """Stream the body into a new file at ``path``; the file is removed if that fails."""
+    def receive(self, request: Request, path: Optional[str], want_md5: bool) -> Received:
+        """Stream the body into a new file at ``path`` (removed if that fails), or nowhere for None."""
         body = request.body
         if body is None:
             raise OssError("MissingContentLength")
+        if path is None:
+            try:
+                return receive_to_file(body, None, want_md5, self.config.max_object_size)
+            except TooLarge:
+                raise OssError("EntityTooLarge") from None
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         completed = False
         try:
@@ -129,6 +187,28 @@ class Resource:
                     os.unlink(path)
                 except OSError:
                     pass
+
+    def intake(self, request: Request, new_path: Callable[[], Tuple[str, str]]) -> Intake:
+        """Receive a PutObject/UploadPart body into the file ``new_path()`` names ((name, path)),
+        or, in discard mode, nowhere; checked against Content-MD5 (the file goes if that fails)."""
+        expected_md5 = declared_md5(request)
+        name, path = ("", None) if self.config.discard else new_path()
+        received = self.receive(request, path, self.want_md5(request))
+        try:
+            etag, content_md5 = self.etag_and_md5(received, expected_md5)
+        except OssError:
+            if path is not None:
+                os.unlink(path)
+            raise
+        return Intake(received, name, etag, content_md5)
+
+    @staticmethod
+    def body_response(intake: Intake) -> Response:
+        """The answer to a stored body: ETag, CRC-64, and Content-MD5 when computed."""
+        response = Response(200, [("ETag", quoted(intake.etag)), ("x-oss-hash-crc64ecma", str(intake.received.crc64))])
+        if intake.content_md5 is not None:
+            response.set("Content-MD5", intake.content_md5)
+        return response
 
     @staticmethod
     def etag_and_md5(received: Received, expected_md5: Optional[bytes]) -> Tuple[str, Optional[str]]:

@@ -10,7 +10,10 @@ from urllib.parse import quote
 
 from ..native import crc64_combine
 from .config import MIN_PART_SIZE
+from .copy_object import Copier
 from .errors import OssError
+from .object_tags import parse_tagging_header, tagging_header
+from .ops_object_attrs import check_object_acl, requested_attributes
 from .exchange import Request, Response
 from .listing import paginate
 from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
@@ -23,6 +26,10 @@ def _upload_elements(request: Request, encoding: Optional[str], upload_id: str) 
     elements: List[Element] = [("EncodingType", encoding)] if encoding else []
     elements += [("Bucket", request.bucket), ("Key", encode_name(request.key, encoding)), ("UploadId", upload_id)]
     return elements
+
+
+PENDING_ACL = "x-oss-object-acl"  # an upload's requested ACL and tags, kept with its headers
+PENDING_TAGS = "x-oss-tagging"
 
 
 class MultipartOps(Resource):
@@ -43,9 +50,10 @@ class MultipartOps(Resource):
         if request.body is not None:
             request.body.discard(1 << 20)
         content_type = request.header("Content-Type") or "application/octet-stream"
-        upload = self.store.create_upload(
-            request.bucket, request.key, content_type, request.user_meta(), self.stored_headers(request)
-        )
+        acl, tags = requested_attributes(request)
+        headers = self.stored_headers(request)
+        headers.update({PENDING_ACL: acl, PENDING_TAGS: tagging_header(tags)})  # taken back at Complete
+        upload = self.store.create_upload(request.bucket, request.key, content_type, request.user_meta(), headers)
         elements = _upload_elements(request, encoding, upload.upload_id)
         return xml_response(document("InitiateMultipartUploadResult", elements))
 
@@ -66,33 +74,24 @@ class MultipartOps(Resource):
                 ArgumentValue=raw_number,
             )
         if request.header("x-oss-copy-source") is not None:
-            raise OssError("NotImplemented", "UploadPartCopy is not implemented by the emulator.")
+            return Copier(self).upload_part_copy(request, upload_id, number)
         self.check_body(request)
-        expected_md5 = declared_md5(request)
         try:
-            name, path = self.store.new_part_path(request.bucket, upload_id)
-            received = self.receive(request, path, self.want_md5(request))
+            intake = self.intake(request, lambda: self.store.new_part_path(request.bucket, upload_id))
         except FileNotFoundError:  # aborted or completed while we were starting
             raise OssError("NoSuchUpload", UploadId=upload_id) from None
-        try:
-            etag, content_md5 = self.etag_and_md5(received, expected_md5)
-        except OssError:
-            os.unlink(path)
-            raise
+        received = intake.received
         part = PartMeta(
             number=number,
             size=received.size,
-            etag=etag,
+            etag=intake.etag,
             crc64=received.crc64,
             last_modified=time.time(),
-            data=name,
+            data=intake.name,
             md5=received.md5.hex() if received.md5 is not None else None,
         )
         self.store.commit_part(request.bucket, request.key, upload_id, part)
-        response = Response(200, [("ETag", quoted(etag)), ("x-oss-hash-crc64ecma", str(received.crc64))])
-        if content_md5 is not None:
-            response.set("Content-MD5", content_md5)
-        return response
+        return self.body_response(intake)
 
     @staticmethod
     def _parse_complete_body(body: bytes) -> List[Tuple[int, str]]:
@@ -169,6 +168,7 @@ class MultipartOps(Resource):
             for part in chosen:
                 crc = crc64_combine(crc, part.crc64, part.size)
                 size += part.size
+            discarded = any(not part.data for part in chosen)  # received in --discard mode
             meta = ObjectMeta(
                 key=request.key,
                 size=size,
@@ -176,12 +176,15 @@ class MultipartOps(Resource):
                 crc64=crc,
                 content_type=upload.content_type,
                 user_meta=dict(upload.user_meta),
-                headers=dict(upload.headers),
+                headers={k: v for k, v in upload.headers.items() if k not in (PENDING_ACL, PENDING_TAGS)},
                 last_modified=time.time(),
                 object_type="Multipart",
-                segments=[(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
+                segments=[] if discarded else [(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
                 version=os.urandom(8).hex(),
                 upload_id=upload_id,
+                acl=check_object_acl(request.header("x-oss-object-acl") or upload.headers.get(PENDING_ACL, "default")),
+                tags=parse_tagging_header(upload.headers.get(PENDING_TAGS, "")),
+                discarded=discarded,
             )
             self.store.complete_upload(request.bucket, upload, chosen, meta)
         location = f"http://{request.bucket}.{request.host}/{quote(request.key)}"
@@ -256,6 +259,9 @@ class MultipartOps(Resource):
         def enc(value: str) -> str:
             return encode_name(value, encoding)
 
+        next_key, next_id = page.next_key, page.next_sub
+        if not page.truncated and page.entries:  # OSS names the last upload listed, truncated or not
+            next_key, next_id = page.entries[-1].key, page.entries[-1].upload_id
         elements: List[Element] = []
         if encoding:
             elements.append(("EncodingType", encoding))
@@ -263,8 +269,8 @@ class MultipartOps(Resource):
             ("Bucket", request.bucket),
             ("KeyMarker", enc(key_marker)),
             ("UploadIdMarker", id_marker),
-            ("NextKeyMarker", enc(page.next_key)),
-            ("NextUploadIdMarker", page.next_sub),
+            ("NextKeyMarker", enc(next_key)),
+            ("NextUploadIdMarker", next_id),
             ("Delimiter", enc(delimiter)),
             ("Prefix", enc(prefix)),
             ("MaxUploads", limit),

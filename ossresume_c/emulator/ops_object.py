@@ -1,6 +1,7 @@
 """The object resource: put, get (ranges, conditions, overrides), head, meta, delete."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import List, Tuple
@@ -8,7 +9,9 @@ from typing import List, Tuple
 from . import ranges
 from .errors import OssError
 from .exchange import ObjectStream, Request, Response
-from .ops_common import Resource, declared_md5, http_date, parse_http_date, quoted
+from .copy_object import Copier
+from .ops_common import Resource, check_preconditions, http_date, quoted
+from .ops_object_attrs import requested_attributes
 from .store import ObjectMeta
 
 RESPONSE_OVERRIDES = {
@@ -32,45 +35,37 @@ class ObjectOps(Resource):
         "DeleteObject": "delete_object",
     }
 
+    @property
+    def copier(self) -> Copier:
+        return Copier(self)
+
     def put_object(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
         if request.header("x-oss-copy-source") is not None:
-            raise OssError("NotImplemented", "CopyObject is not implemented by the emulator.")
+            return self.copier.copy_object(request)
         self.check_body(request)
-        if (request.header("x-oss-forbid-overwrite") or "").lower() == "true":
-            try:
-                self.store.head(request.bucket, request.key)
-            except OssError:
-                pass
-            else:
-                raise OssError("FileAlreadyExists", "The object you specified already exists.", status=409)
-        expected_md5 = declared_md5(request)
-        rel, path = self.store.new_data_path(request.bucket)
-        received = self.receive(request, path, self.want_md5(request))
-        try:
-            etag, content_md5 = self.etag_and_md5(received, expected_md5)
-        except OssError:
-            os.unlink(path)
-            raise
+        acl, tags = requested_attributes(request)
+        self.check_overwrite(request)
+        intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
         meta = ObjectMeta(
             key=request.key,
-            size=received.size,
-            etag=etag,
-            crc64=received.crc64,
+            size=intake.received.size,
+            etag=intake.etag,
+            crc64=intake.received.crc64,
             content_type=request.header("Content-Type") or "application/octet-stream",
             user_meta=request.user_meta(),
             headers=self.stored_headers(request),
             last_modified=time.time(),
             object_type="Normal",
-            segments=[(rel, received.size)],
+            segments=[(intake.name, intake.received.size)] if intake.name else [],
             version=os.urandom(8).hex(),
-            content_md5=content_md5,
+            content_md5=intake.content_md5,
+            discarded=not intake.name,
+            acl=acl,
+            tags=tags,
         )
         self.store.commit_object(request.bucket, meta)
-        response = Response(200, [("ETag", quoted(etag)), ("x-oss-hash-crc64ecma", str(received.crc64))])
-        if content_md5 is not None:
-            response.set("Content-MD5", content_md5)
-        return response
+        return self.body_response(intake)
 
     def _object_headers(self, meta: ObjectMeta) -> List[Tuple[str, str]]:
         headers = [
@@ -84,32 +79,24 @@ class ObjectOps(Resource):
         ]
         headers += list(meta.headers.items())
         headers += sorted(meta.user_meta.items())
+        if meta.tags:
+            headers.append(("x-oss-tagging-count", str(len(meta.tags))))
         return headers
 
     @staticmethod
     def _check_conditions(request: Request, meta: ObjectMeta) -> None:
-        """If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304)."""
-        etag = meta.etag.lower()
+        check_preconditions(request, meta)
 
-        def matches(header: str) -> bool:
-            tags = [t.strip().strip('"').lower() for t in header.split(",")]
-            return "*" in tags or etag in tags
-
-        if_match = request.header("If-Match")
-        if if_match is not None and not matches(if_match):
-            raise OssError("PreconditionFailed", Condition="If-Match")
-        since = parse_http_date(request.header("If-Unmodified-Since"))
-        if since is not None and int(meta.last_modified) > since:
-            raise OssError("PreconditionFailed", Condition="If-Unmodified-Since")
-        if_none = request.header("If-None-Match")
-        if if_none is not None and matches(if_none):
-            raise OssError("NotModified")
-        modified = parse_http_date(request.header("If-Modified-Since"))
-        if modified is not None and int(meta.last_modified) <= modified:
-            raise OssError("NotModified")
+    def _resolve(self, bucket: str, key: str) -> ObjectMeta:
+        """The object, or for a symlink the object it names (NoSuchKey when that is gone)."""
+        meta = self.store.head(bucket, key)
+        if meta.symlink_target is not None:
+            target = self.store.head(bucket, meta.symlink_target)
+            return dataclasses.replace(target, object_type="Symlink", user_meta={**target.user_meta, **meta.user_meta})
+        return meta
 
     def head_object(self, request: Request) -> Response:
-        meta = self.store.head(request.bucket, request.key)
+        meta = self._resolve(request.bucket, request.key)
         self._check_conditions(request, meta)
         headers = self._object_headers(meta)
         if meta.content_md5:
@@ -133,10 +120,18 @@ class ObjectOps(Resource):
 
     def get_object(self, request: Request) -> Response:
         self.store.require_bucket(request.bucket)
-        reader = self.store.open_object(request.bucket, request.key)
+        key = request.key
+        link = self.store.head(request.bucket, key).symlink_target
+        reader = self.store.open_object(request.bucket, link if link is not None else key)
         try:
             meta = reader.meta
             self._check_conditions(request, meta)
+            if meta.discarded and meta.size:
+                raise OssError(
+                    "InvalidObjectState",
+                    "The emulator runs with --discard: this object's data was checksummed and dropped "
+                    "(HEAD and listings answer; GET cannot).",
+                )
             standard = (request.header("x-oss-range-behavior") or "").lower() == "standard"
             decision = ranges.decide(request.header("Range"), meta.size, standard)
             if decision.status == 416:

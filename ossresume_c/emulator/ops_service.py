@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import List
 
 from .exchange import Request, Response
-from .ops_common import OWNER, Resource, xml_response
+from .ops_bucket_config import STORAGE_CLASS_FILE, BucketConfigs
+from .ops_common import OWNER, endpoint_host, Resource, xml_response
 from .xmlout import Element, document, iso8601
 
 
@@ -18,18 +19,20 @@ class ServiceOps(Resource):
     def list_buckets(self, request: Request) -> Response:
         buckets: List[Element] = []
         location = self.location()
+        configs = BucketConfigs(self)
         for name, created in self.store.bucket_names():
             buckets.append(
                 (
                     "Bucket",
                     [
                         ("CreationDate", iso8601(created)),
-                        ("ExtranetEndpoint", request.host),
-                        ("IntranetEndpoint", request.host),
+                        ("ExtranetEndpoint", endpoint_host(request)),
+                        ("IntranetEndpoint", endpoint_host(request)),
                         ("Location", location),
                         ("Name", name),
                         ("Region", self.config.region),
-                        ("StorageClass", "Standard"),
+                        ("StorageClass", configs.text(name, STORAGE_CLASS_FILE, "Standard")),
+                        ("ResourceGroupId", "rg-default"),
                     ],
                 )
             )

@@ -48,6 +48,7 @@ class EmulatorHandle:
         buckets: Iterable[str] = (),
         anonymous: bool = False,
         benchmark_mode: bool = False,
+        discard: bool = False,
         faults: Sequence[Mapping[str, Any]] = (),
         request_log: Optional[str] = None,
         region: str = DEFAULT_REGION,
@@ -67,6 +68,7 @@ class EmulatorHandle:
         self._buckets = list(buckets)
         self._anonymous = anonymous
         self._benchmark_mode = benchmark_mode
+        self._discard = discard
         self._faults = [dict(f) for f in faults]
         self._request_log = request_log
         self._tls = (tls_cert, tls_key) if tls_cert else None
@@ -107,6 +109,8 @@ class EmulatorHandle:
             cmd.append("--anonymous")
         if self._benchmark_mode:
             cmd.append("--benchmark-mode")
+        if self._discard:
+            cmd.append("--discard")
         if self._request_log:
             cmd += ["--request-log", self._request_log]
         for rule in self._faults:
@@ -298,6 +302,7 @@ def start_emulator(
     buckets: Iterable[str] = (),
     anonymous: bool = False,
     benchmark_mode: bool = False,
+    discard: bool = False,
     faults: Sequence[Mapping[str, Any]] = (),
     request_log: Optional[str] = None,
     region: str = DEFAULT_REGION,
@@ -320,6 +325,7 @@ def start_emulator(
         buckets=buckets,
         anonymous=anonymous,
         benchmark_mode=benchmark_mode,
+        discard=discard,
         faults=faults,
         request_log=request_log,
         region=region,

@@ -36,7 +36,7 @@ class RequestLog:
             self.in_flight -= 1
 
     def record(self, entry: Dict[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) if self._file is not None else ""
         with self._lock:
             self._entries.append(entry)
             op = entry.get("op") or "?"

@@ -11,27 +11,32 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, FrozenSet, List, Optional, Tuple
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+from ..auth import SUBRESOURCES
+from .bucket_config import operations as bucket_config_operations
 from .errors import OssError
 
 Query = List[Tuple[str, Optional[str]]]
 
 CONTROL_PREFIX = "/_emulator"
 
-# Query keys that select an operation. Everything else (max-parts, prefix,
-# response-*, presigned-URL fields...) is a parameter of the operation.
-ROUTING_KEYS: FrozenSet[str] = frozenset(
-    (
-        "uploads", "uploadId", "partNumber", "acl", "append", "position", "delete",
-        "tagging", "symlink", "objectMeta", "restore", "x-oss-process", "versioning",
-        "versions", "versionId", "bucketInfo", "location", "stat", "cors", "lifecycle",
-        "logging", "referer", "website", "policy", "encryption", "worm", "inventory",
-        "replication", "qos", "requestPayment", "transferAcceleration", "select",
-        "comp", "cname", "accessPoint", "resourceGroup", "sequential", "uploadPartCopy",
-    )
+# Query keys that select an operation: every sub-resource OSS signs except those that are
+# parameters of an operation. A key outside this set (max-parts, prefix, presigned-URL
+# fields...) is a parameter; a sub-resource the emulator lacks routes to NotImplemented rather
+# than falling through to the plain operation (``PUT /b/k?live`` must not write ``k``).
+PARAMETER_SUBRESOURCES: FrozenSet[str] = frozenset(
+    """
+    position security-token callback callback-var x-oss-traffic-limit x-oss-request-payer
+    continuation-token startTime endTime regionList x-oss-ac-source-ip x-oss-ac-subnet-mask
+    x-oss-ac-vpc-id x-oss-ac-forward-allow x-oss-access-point-name response-content-type
+    response-content-language response-expires response-cache-control response-content-disposition
+    response-content-encoding
+    """.split()
 )
+ROUTING_KEYS: FrozenSet[str] = (SUBRESOURCES - PARAMETER_SUBRESOURCES) | frozenset(("uploadPartCopy", "select"))
 
 # (method, level, routing keys) -> operation name. level: service, bucket, object.
 OPERATIONS = {
@@ -42,6 +47,7 @@ OPERATIONS = {
     ("GET", "bucket", frozenset({"bucketInfo"})): "GetBucketInfo",
     ("GET", "bucket", frozenset({"location"})): "GetBucketLocation",
     ("GET", "bucket", frozenset({"acl"})): "GetBucketAcl",
+    ("PUT", "bucket", frozenset({"acl"})): "PutBucketAcl",
     ("GET", "bucket", frozenset({"uploads"})): "ListMultipartUploads",
     ("POST", "bucket", frozenset({"delete"})): "DeleteMultipleObjects",
     ("POST", "object", frozenset({"uploads"})): "InitiateMultipartUpload",
@@ -55,7 +61,19 @@ OPERATIONS = {
     ("HEAD", "object", frozenset({"objectMeta"})): "GetObjectMeta",
     ("GET", "object", frozenset({"objectMeta"})): "GetObjectMeta",
     ("DELETE", "object", frozenset()): "DeleteObject",
+    ("POST", "object", frozenset({"append"})): "AppendObject",
+    ("GET", "bucket", frozenset({"versions"})): "ListObjectVersions",
+    ("GET", "bucket", frozenset({"live"})): "ListLiveChannel",
+    ("GET", "bucket", frozenset({"stat"})): "GetBucketStat",
+    ("PUT", "object", frozenset({"acl"})): "PutObjectAcl",
+    ("GET", "object", frozenset({"acl"})): "GetObjectAcl",
+    ("PUT", "object", frozenset({"tagging"})): "PutObjectTagging",
+    ("GET", "object", frozenset({"tagging"})): "GetObjectTagging",
+    ("DELETE", "object", frozenset({"tagging"})): "DeleteObjectTagging",
+    ("PUT", "object", frozenset({"symlink"})): "PutSymlink",
+    ("GET", "object", frozenset({"symlink"})): "GetSymlink",
 }
+OPERATIONS.update(bucket_config_operations())
 
 UNSUPPORTED = "Unsupported"
 
@@ -111,7 +129,10 @@ def _host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+@lru_cache(maxsize=256)
 def _is_ip(name: str) -> bool:
+    if name[:1].isalpha():  # no IP literal starts with a letter (IPv6 ones are bracketed)
+        return False
     try:
         ipaddress.ip_address(name.strip("[]"))
     except ValueError:
@@ -173,11 +194,18 @@ def resolve_target(
 
 
 def routing_keys(query: Query) -> FrozenSet[str]:
-    return frozenset(name for name, _ in query if name in ROUTING_KEYS)
+    """The operation-selecting keys; ``versionId=null`` (the only version an object here has) selects nothing."""
+    return frozenset(name for name, value in query if name in ROUTING_KEYS and (name, value) != ("versionId", "null"))
 
 
 def operation_name(method: str, target: Target, query: Query) -> str:
     return OPERATIONS.get((method, target.level, routing_keys(query)), UNSUPPORTED)
+
+
+def describe_unsupported(method: str, target: Target, query: Query) -> str:
+    """How a NotImplemented error names an operation the emulator lacks: ``PUT object ?live``."""
+    keys = sorted(routing_keys(query))
+    return f"{method} {target.level}" + (" ?" + "&".join(keys) if keys else "")
 
 
 def check_key(key: str) -> None:

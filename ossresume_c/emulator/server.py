@@ -5,6 +5,7 @@ faults, response writing (``sendfile`` for object bodies) and the request log.
 from __future__ import annotations
 
 import base64
+import functools
 import http.server
 import ipaddress
 import logging
@@ -13,7 +14,7 @@ import ssl
 import struct
 import time
 from email.utils import formatdate
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from . import tempkeys
 from .bodyio import (
@@ -28,8 +29,11 @@ from .control import ControlAPI
 from .errors import OssError, code_for_status, error_xml
 from .exchange import ObjectStream, Request, Response, new_request_id
 from .exchangelog import ExchangeRecord
-from .faults import FaultPlan, FaultSet
+from .faults import FaultPlan, FaultSet, garbled
+from .gzipped import READ_CHUNK, wants_gzip, write_chunked_gzip
 from .operations import Operations
+from .ops_bucket_config import anonymous_allowed
+from .requesthead import Headers, RequestHeadParsing
 from .requestlog import RequestLog
 from .routing import (
     is_valid_bucket_name,
@@ -57,7 +61,7 @@ class Emulator:
         for bucket in config.buckets:
             if not is_valid_bucket_name(bucket):
                 raise ValueError(f"invalid bucket name {bucket!r}")
-        self.store = Store(config.root)
+        self.store = Store(config.root, durable=not config.discard)
         for bucket in config.buckets:
             self.store.create_bucket(bucket)
         self.operations = Operations(self.store, config)
@@ -83,12 +87,13 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-class OssRequestHandler(http.server.BaseHTTPRequestHandler):
+class OssRequestHandler(RequestHeadParsing, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
     timeout = IDLE_TIMEOUT
     server: EmulatorHTTPServer
+    headers: Headers  # type: ignore[assignment]  # RequestHeadParsing's, not an email Message
 
     # BaseHTTPRequestHandler answers "Expect: 100-continue" while parsing the
     # headers; we answer it from the first body read instead (bodyio.py).
@@ -157,6 +162,7 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             request = self._parse(record, raw_path, raw_query)
             if request is None:
                 return None
+            self._require_bucket(request)
             self._authorize(request)
             return self._act(request, record)
         except OssError as error:
@@ -229,6 +235,15 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             record.record()
         self._write_response(response, record.request_id, record.plan)
 
+    def _require_bucket(self, request: Request) -> None:
+        """As OSS: a read (and PutBucketVersioning) of a missing bucket is NoSuchBucket before its
+        key is checked; other writes check the key first (the official SDK suites expect both)."""
+        if request.method not in ("GET", "HEAD") and request.op != "PutBucketVersioning":
+            return
+        if request.bucket and is_valid_bucket_name(request.bucket):
+            if not self.server.emulator.store.bucket_exists(request.bucket):
+                raise OssError("NoSuchBucket", BucketName=request.bucket)
+
     def _authorize(self, request: Request) -> None:
         emulator = self.server.emulator
         config = emulator.config
@@ -250,12 +265,14 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             return
         if config.anonymous and result.anonymous:
             return
+        if result.anonymous and anonymous_allowed(emulator.store, request.op, request.bucket, request.key):
+            return
         details: Dict[str, str] = {}
         if result.access_key_id:
             details["OSSAccessKeyId"] = result.access_key_id
         if result.error_code == "SignatureDoesNotMatch" and result.string_to_sign is not None:
             details["StringToSign"] = result.string_to_sign
-        raise OssError(result.error_code or "AccessDenied", result.message, **details)  # type: ignore[arg-type]
+        raise OssError(result.error_code or "AccessDenied", result.message, ec=result.ec, **details)  # type: ignore[arg-type]
 
     def _run_with_faults(self, request: Request, plan: FaultPlan) -> Response:
         emulator = self.server.emulator
@@ -280,6 +297,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             if response.stream is not None:
                 response.stream.reader.close()
             raise OssError(rule.code or code_for_status(rule.status), "Injected fault (after the operation).", status=rule.status)
+        if plan.garble is not None and response.body:
+            response.body = garbled(response.body, plan.garble)
         if plan.bad_crc:
             crc = response.get("x-oss-hash-crc64ecma")
             if crc is not None:
@@ -308,6 +327,8 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             response.set("x-oss-err", base64.b64encode(xml).decode("ascii"))
         if error.ec:
             response.set("x-oss-ec", error.ec)
+        for name, value in error.headers:
+            response.set(name, value)
         return response
 
     def _finish_body(self, body: Optional[BodyReader]) -> None:
@@ -322,8 +343,13 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
         length = response.content_length
         lines = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
         lines.append(f"Server: {SERVER_NAME}")
-        lines.append(f"Date: {formatdate(usegmt=True)}")
-        if response.get("Content-Length") is None and response.status != 304:
+        lines.append(f"Date: {_http_date_now()}")
+        gzip = response.stream is not None and not head_only and not plan and wants_gzip(
+            self.headers.get("Accept-Encoding"), response.get("Content-Type") or "", length, response.status)
+        if gzip:
+            response.set("Content-Encoding", "gzip")
+            response.set("Transfer-Encoding", "chunked")
+        elif response.get("Content-Length") is None and response.status != 304:
             lines.append(f"Content-Length: {length}")
         lines.append(f"x-oss-request-id: {request_id}")
         for name, value in response.headers:
@@ -341,6 +367,9 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(head + response.body)
             return
         self.wfile.write(head)
+        if gzip:
+            write_chunked_gzip(self.wfile, _stream_pieces(response.stream))
+            return
         self._send_stream(response.stream, plan)
 
     def _send_stream(self, stream: ObjectStream, plan: FaultPlan) -> None:
@@ -391,6 +420,28 @@ class OssRequestHandler(http.server.BaseHTTPRequestHandler):
             super().finish()
         except (OSError, ValueError):
             pass
+
+
+def _stream_pieces(stream: ObjectStream) -> Iterator[bytes]:
+    for path, offset, count in stream.reader.ranges(stream.start, stream.length):
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while count > 0:
+                data = handle.read(min(READ_CHUNK, count))
+                if not data:
+                    raise ClientDisconnected("object data shorter than its metadata")
+                count -= len(data)
+                yield data
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+def _http_date_now() -> str:
+    """The Date header for now (formatted once a second)."""
+    return _http_date(int(time.time()))
 
 
 def _header_safe(value: str) -> str:

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import OssError
 
@@ -81,6 +81,10 @@ class ObjectMeta:
     version: str  # unique per write; keys the reader reference counts
     content_md5: Optional[str] = None  # base64, Normal objects with a real MD5
     upload_id: Optional[str] = None  # the upload a Multipart object came from
+    acl: str = "default"  # the object ACL (PutObjectAcl, x-oss-object-acl)
+    tags: Dict[str, str] = field(default_factory=dict)  # object tagging
+    symlink_target: Optional[str] = None  # set for Symlink objects (no data)
+    discarded: bool = False  # received in --discard mode: no data files (segments empty)
 
 
 @dataclass
@@ -181,8 +185,16 @@ class ObjectReader:
 
 
 class Store:
-    def __init__(self, root: str) -> None:
+    """The buckets, objects and uploads under ``root``.
+
+    ``durable=False`` (the emulator's ``--discard`` mode, which keeps no data
+    either) holds object and upload metadata in memory only: a restart forgets
+    them, and a small PutObject costs no file system call at all.
+    """
+
+    def __init__(self, root: str, durable: bool = True) -> None:
         self.root = os.path.abspath(root)
+        self.durable = durable
         os.makedirs(os.path.join(self.root, "buckets"), exist_ok=True)
         self._root_lock = RootLock(self.root)
         self.tmp_dir = os.path.join(self.root, "tmp")
@@ -217,6 +229,11 @@ class Store:
     def new_part_path(self, bucket: str, upload_id: str) -> Tuple[str, str]:
         name = uuid.uuid4().hex + ".bin"
         return name, os.path.join(self.upload_dir(bucket, upload_id), name)
+
+    def _save(self, path: Callable[[], str], meta: Union[ObjectMeta, PartMeta]) -> None:
+        """Write one metadata record (atomically) to ``path()``, unless the store is not durable."""
+        if self.durable:
+            _write_json_atomic(path(), asdict(meta))
 
     # ---------------------------------------------------------------- loading
     def _load(self) -> None:
@@ -375,14 +392,16 @@ class Store:
         for path in doomed:
             _unlink(path)
 
-    def _retire(self, bucket: str, meta: Optional[ObjectMeta]) -> List[str]:
+    def _retire(self, bucket: str, meta: Optional[ObjectMeta], successor: Optional[ObjectMeta] = None) -> List[str]:
         """Files of a replaced/deleted object version: returned for deletion now, or
-        deferred until its last reader closes. Call with the lock held."""
+        deferred until its last reader closes. Files the ``successor`` version still uses
+        (an append, a metadata change) are kept. Call with the lock held."""
         if meta is None:
             return []
         bdir = self.bucket_dir(bucket)
-        paths = [os.path.join(bdir, rel) for rel, _ in meta.segments]
-        if meta.upload_id:
+        kept = {rel for rel, _ in successor.segments} if successor is not None else set()
+        paths = [os.path.join(bdir, rel) for rel, _ in meta.segments if rel not in kept]
+        if meta.upload_id and (successor is None or successor.upload_id != meta.upload_id):
             paths.append(os.path.join(bdir, "uploads", meta.upload_id))  # directory, removed last
         ref = (bucket, meta.version)
         if self._readers.get(ref):
@@ -402,10 +421,10 @@ class Store:
         """Publish an object whose data files are already written."""
         with self._lock:
             state = self._bucket(bucket)
-            _write_json_atomic(self._object_meta_path(bucket, meta.key), asdict(meta))
+            self._save(lambda: self._object_meta_path(bucket, meta.key), meta)
             old = state.objects.get(meta.key)
             state.objects[meta.key] = meta
-            doomed = self._retire(bucket, old)
+            doomed = self._retire(bucket, old, meta)
         self._delete_paths(doomed)
 
     def delete_object(self, bucket: str, key: str) -> bool:
@@ -432,9 +451,10 @@ class Store:
             upload = UploadMeta(new_upload_id(), key, time.time(), content_type, user_meta, headers)
             udir = self.upload_dir(bucket, upload.upload_id)
             os.makedirs(udir)
-            payload = asdict(upload)
-            payload.pop("parts")
-            _write_json_atomic(os.path.join(udir, "upload.json"), payload)
+            if self.durable:
+                payload = asdict(upload)
+                payload.pop("parts")
+                _write_json_atomic(os.path.join(udir, "upload.json"), payload)
             state.uploads[upload.upload_id] = upload
             return upload
 
@@ -463,7 +483,7 @@ class Store:
             except OssError:
                 _unlink(os.path.join(udir, part.data))
                 raise
-            _write_json_atomic(os.path.join(udir, f"{part.number:05d}.json"), asdict(part))
+            self._save(lambda: os.path.join(udir, f"{part.number:05d}.json"), part)
             old = upload.parts.get(part.number)
             upload.parts[part.number] = part
         if old is not None and old.data != part.data:
@@ -487,7 +507,7 @@ class Store:
             state = self._bucket(bucket)
             if state.uploads.get(upload.upload_id) is not upload:
                 raise OssError("NoSuchUpload", UploadId=upload.upload_id)
-            _write_json_atomic(self._object_meta_path(bucket, meta.key), asdict(meta))
+            self._save(lambda: self._object_meta_path(bucket, meta.key), meta)
             del state.uploads[upload.upload_id]
             old = state.objects.get(meta.key)
             state.objects[meta.key] = meta

@@ -14,16 +14,17 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import Message
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from time import time as _time
-from typing import Callable, Mapping, Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from ..auth import (
     UNSIGNED_PAYLOAD,
     V4_ALGORITHM,
     V4_MAX_EXPIRES,
     V4_TERMINATOR,
+    HeaderFields,
     Query,
     lower_headers,
     v1_signature,
@@ -34,11 +35,14 @@ from ..auth import (
     v4_signing_key,
     v4_string_to_sign,
 )
+from .exchange import wire_text
 
 __all__ = ["VerifyResult", "verify_request", "has_signature"]
 
 SecretLookup = Callable[[str], Optional[str]]
 Scope = Tuple[str, str, str]  # (date, region, product) of a V4 credential
+
+REGION_EC = "0002-00000226"
 
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
@@ -63,6 +67,7 @@ class VerifyResult:
     access_key_id: Optional[str]
     anonymous: bool = False
     signature_version: Optional[int] = None
+    ec: Optional[str] = None  # OSS's detailed error code, when it has one
 
 
 def _fail(
@@ -73,8 +78,9 @@ def _fail(
     access_key_id: Optional[str] = None,
     version: Optional[int] = None,
     anonymous: bool = False,
+    ec: Optional[str] = None,
 ) -> VerifyResult:
-    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version)
+    return VerifyResult(False, code, message, string_to_sign, access_key_id, anonymous, version, ec)
 
 
 @dataclass(frozen=True)
@@ -95,17 +101,17 @@ class Claim:
     scope: Optional[Scope] = None
     stamp: str = ""
 
-    def fail(self, code: str, message: str) -> VerifyResult:
-        return _fail(code, message, access_key_id=self.access_key_id, version=self.version)
+    def fail(self, code: str, message: str, ec: Optional[str] = None) -> VerifyResult:
+        return _fail(code, message, access_key_id=self.access_key_id, version=self.version, ec=ec)
 
 
 # ---------------------------------------------------------------------------
 # entry point
 
 
-def has_signature(query: Query, headers: Mapping[str, str]) -> bool:
+def has_signature(query: Query, headers: HeaderFields) -> bool:
     """True when the request carries any OSS signature (header or presigned)."""
-    if any(str(k).lower() == "authorization" for k in headers):
+    if any(str(k).lower() == "authorization" for k, _ in headers.items()):
         return True
     names = {k for k, _ in query}
     return "Signature" in names or "x-oss-signature" in names
@@ -116,7 +122,7 @@ def verify_request(
     bucket: Optional[str],
     key: Optional[str],
     query: Query,
-    headers: Union[Mapping[str, str], Message],
+    headers: HeaderFields,
     lookup_secret: SecretLookup,
     now: Optional[float] = None,
     max_skew: float = 900,
@@ -132,10 +138,10 @@ def verify_request(
     (SignatureDoesNotMatch with the StringToSign the server computed).
 
     V4's region and product come from the credential scope. If ``region`` is
-    given and the scope names another region, the result is AccessDenied
-    ("invalid signing region"), like a real endpoint serving one region.
+    given and the scope names another region, the result is InvalidArgument
+    ("Invalid signing region", EC 0002-00000226), like a real endpoint serving one region.
     """
-    low = lower_headers(headers)
+    low = {name: wire_text(value) for name, value in lower_headers(headers).items()}
     authorization = low.get("authorization")
     claim: Union[Claim, VerifyResult]
     if authorization:
@@ -173,7 +179,7 @@ def _settle(claim: Claim, lookup_secret: SecretLookup, now: float, max_skew: flo
         if claim.scope[0] != claim.stamp[:8]:
             return claim.fail("AccessDenied", "The credential scope date does not match x-oss-date.")
         if region is not None and claim.scope[1] != region:
-            return claim.fail("AccessDenied", f"Invalid signing region in credential scope: expected {region!r}.")
+            return claim.fail("InvalidArgument", "Invalid signing region in Authorization header.", ec=REGION_EC)
     secret = lookup_secret(claim.access_key_id)
     if secret is None:
         return claim.fail("InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
@@ -202,6 +208,7 @@ def _query_get(query: Query, name: str) -> Optional[str]:
     return None
 
 
+@lru_cache(maxsize=1024)  # pure; requests signed in the same second share a stamp
 def _parse_v4_date(text: str) -> Optional[float]:
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
@@ -209,6 +216,7 @@ def _parse_v4_date(text: str) -> Optional[float]:
         return None
 
 
+@lru_cache(maxsize=1024)
 def _parse_http_date(text: str) -> Optional[float]:
     try:
         parsed = parsedate_to_datetime(text)

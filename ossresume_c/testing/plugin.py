@@ -18,6 +18,11 @@ Fixtures:
             options = oss_emulator.options()          # ready ossresume_c request options
             assert oss_emulator.request_log()[-1]["op"] == "CompleteMultipartUpload"
 
+``oss_emulator_discard_server`` (session) / ``oss_emulator_discard`` (function)
+    The same, on a second session emulator started with ``--discard``: bodies
+    are checksummed and dropped (HEAD, listings, ListParts and Complete answer;
+    a GET of such an object is an InvalidObjectState error).
+
 Tests that must kill or restart the emulator start a private one with
 ``ossresume_c.emulator.start_emulator(root=tmp_path)``.
 """
@@ -109,11 +114,9 @@ class OssEmulatorFixture:
         return client_config.request_options_create(**settings)
 
 
-@pytest.fixture(scope="session")
-def oss_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
-    """One emulator for the whole test session (free loopback port, temporary root)."""
-    root = tmp_path_factory.mktemp("oss-emulator")
-    handle = EmulatorHandle(root=str(root))
+def _session_server(tmp_path_factory: pytest.TempPathFactory, *, discard: bool = False) -> Iterator[EmulatorHandle]:
+    root = tmp_path_factory.mktemp("oss-emulator-discard" if discard else "oss-emulator")
+    handle = EmulatorHandle(root=str(root), discard=discard)
     handle.start()
     try:
         yield handle
@@ -121,10 +124,7 @@ def oss_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Em
         handle.close()
 
 
-@pytest.fixture
-def oss_emulator(oss_emulator_server: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[OssEmulatorFixture]:
-    """A fresh bucket on the session emulator; faults, request log and counters cleared."""
-    server = oss_emulator_server
+def _fresh_bucket(server: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[OssEmulatorFixture]:
     if not server.running:  # a test killed it: bring it back on the same root and port
         server.restart()
     server.clear_faults()
@@ -139,3 +139,29 @@ def oss_emulator(oss_emulator_server: EmulatorHandle, request: pytest.FixtureReq
         if server.running:
             server.clear_faults()
             server.delete_bucket(bucket, force=True)
+
+
+@pytest.fixture(scope="session")
+def oss_emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """One emulator for the whole test session (free loopback port, temporary root)."""
+    yield from _session_server(tmp_path_factory)
+
+
+@pytest.fixture
+def oss_emulator(oss_emulator_server: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[OssEmulatorFixture]:
+    """A fresh bucket on the session emulator; faults, request log and counters cleared."""
+    yield from _fresh_bucket(oss_emulator_server, request)
+
+
+@pytest.fixture(scope="session")
+def oss_emulator_discard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """A session emulator in ``--discard`` mode (started on first use)."""
+    yield from _session_server(tmp_path_factory, discard=True)
+
+
+@pytest.fixture
+def oss_emulator_discard(
+    oss_emulator_discard_server: EmulatorHandle, request: pytest.FixtureRequest
+) -> Iterator[OssEmulatorFixture]:
+    """A fresh bucket on the ``--discard`` session emulator."""
+    yield from _fresh_bucket(oss_emulator_discard_server, request)

@@ -231,7 +231,9 @@ def error_matrix(env: Env) -> None:
     expect_error(lambda: get(c, range_header="bytes=20-30", range_behavior="standard"), 416, "InvalidRange")
     env.control("POST", "faults", {"op": "GetObject", "action": "status", "status": 500, "count": 1})
     expect_error(lambda: get(c), 500, "InternalError")
-    expect_error(lambda: c.copy_object(oss.CopyObjectRequest(bucket=b, key="copy", source_bucket=b, source_key="exists")), 501, "NotImplemented")
+    worm = oss.InitiateWormConfiguration(retention_period_in_days=1)
+    expect_error(lambda: c.initiate_bucket_worm(oss.InitiateBucketWormRequest(bucket=b, initiate_worm_configuration=worm)),
+                 501, "NotImplemented")
     # complete-all through v2's own request field
     c.upload_part(oss.UploadPartRequest(bucket=b, key="mp", upload_id=upload_id, part_number=1, body=b"a" * 102400))
     all_done = c.complete_multipart_upload(oss.CompleteMultipartUploadRequest(bucket=b, key="mp", upload_id=upload_id, complete_all="yes"))
