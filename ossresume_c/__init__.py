@@ -15,7 +15,6 @@ from .config import (Config, HttpController, RequestOptions, config_create,  # n
                      request_options_create)
 from .params import ResumableCltParams, create_resumable_clt_params  # noqa: E402
 from .status import Status, status_is_ok  # noqa: E402
-from . import credentials  # noqa: E402  (oss.credentials.anonymous, default_chain...)
 
 # Engine entry points load on first use: importing the package stays cheap.
 _LAZY = {
@@ -35,6 +34,9 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "credentials":  # oss.credentials.anonymous, default_chain...: loaded on first use
+        import importlib
+        return importlib.import_module(".credentials", __name__)
     if name in _LAZY:
         import importlib
         module, attr = _LAZY[name]

@@ -26,9 +26,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
-from email.utils import formatdate
 from functools import lru_cache
+from time import gmtime, strftime
 from time import time as _time
 from typing import Iterable, List, Mapping, MutableMapping, Optional, Protocol, Tuple
 from urllib.parse import quote
@@ -247,6 +246,7 @@ def sign_v1(
     set, and ``x-oss-security-token`` when the credentials carry a token.
     """
     if not _has_header(headers, "Date") and not _has_header(headers, "x-oss-date"):
+        from email.utils import formatdate
         headers["Date"] = formatdate(_now(now), usegmt=True)
     if creds.security_token:
         _set_header(headers, "x-oss-security-token", creds.security_token)
@@ -376,7 +376,7 @@ def v4_signature(signing_key: bytes, string_to_sign: str) -> str:
 
 
 def _v4_datetime(now: Optional[float]) -> str:
-    return datetime.fromtimestamp(int(_now(now)), tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return strftime("%Y%m%dT%H%M%SZ", gmtime(int(_now(now))))
 
 
 def sign_v4(

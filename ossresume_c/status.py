@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import base64
 import re
-import xml.etree.ElementTree as ET
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from . import wire
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 # Local error codes of the C SDK (aos_status.h), same numbers.
 HTTP_IO_ERROR = -998          # connection failure
@@ -78,6 +78,7 @@ def parse_error_body(body: bytes) -> dict:
     """Fields of an OSS ``<Error>`` document; ``{}`` when the body is not one."""
     if not body or b"<Error" not in body[:512]:
         return {}
+    from . import wire  # its XML parser loads with the first error body, not with the package
     root = wire.xml_root(body)
     if root is None or root.tag != "Error":
         return {}

@@ -126,3 +126,34 @@ def test_every_module_says_what_it_does(name):
         pytest.skip("empty package marker")
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     assert doc and len(doc.split(".")[0].split()) >= 3, f"{name} has no docstring naming its job"
+
+
+# What a plain ``import ossresume_c`` plus building options and parameters must not load:
+# the HTTP stack, the bulk/Dask layers, the credentials chain, the XML parser and the native
+# core all load with the first call that needs them.
+NOT_AT_IMPORT = ("requests", "urllib3", "sqlite3", "dask", "ssl", "http.client",
+                 "xml.etree.ElementTree", "ossresume_c.credentials", "ossresume_c._native")
+
+
+def test_import_and_options_load_no_transfer_machinery():
+    import subprocess
+    probe = (
+        "import sys, ossresume_c as oss\n"
+        "oss.request_options_create(endpoint='http://127.0.0.1:9', access_key_id='a',"
+        " access_key_secret='b', region='cn-hangzhou')\n"
+        "oss.create_resumable_clt_params(part_size=1 << 20, thread_num=2)\n"
+        f"print(' '.join(m for m in {NOT_AT_IMPORT!r} if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.stdout.split() == []
+
+
+def test_the_lazy_names_still_resolve():
+    import subprocess
+    probe = ("import ossresume_c as oss\n"
+             "assert oss.credentials.default_chain is not None\n"
+             "from ossresume_c import credentials, resumable_upload_file\n"
+             "assert callable(resumable_upload_file) and credentials is oss.credentials\n"
+             "import sys; assert 'ossresume_c.credentials' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", probe], check=True, env=dict(os.environ,
+                                                                        PYTHONPATH=str(ROOT)))

@@ -1,0 +1,172 @@
+"""Big-file transfers near the machine's limit: ossresume_c against a minimal C client.
+
+A C sink (benchmarks/wire/sink.c: reads and drops bodies, serves zeros, no checksums)
+is the server, so the client is what is measured.  The minimal client
+(benchmarks/wire/client.c: pread + send for PUTs, recv + pwrite for GETs, no HTTP
+library, no hashing) and ossresume_c (resumable upload/download, CRC-64 on, no
+checkpoint) move the same file with the same part size and threads.  Every round runs
+every row once, in alternating order; the table holds medians over rounds of the wall
+throughput and the client's own CPU (wait4 of the child: user + system) per GiB.
+Both are built here with gcc; HTTPS rows need openssl (the CLI and libssl-dev).
+
+    python benchmarks/bench_wire.py [--size-mib 1024] [--part-mib 8] [--threads 4] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import REPO, make_file, table  # noqa: E402
+
+WIRE = Path(__file__).resolve().parent / "wire"
+
+OSSRESUME = """
+import sys, ossresume_c as oss
+mode, endpoint, path, part, threads, verify = sys.argv[1:7]
+options = oss.request_options_create(endpoint=endpoint, access_key_id='bench',
+                                     access_key_secret='bench', region='cn-hangzhou',
+                                     verify=verify if verify != '-' else True)
+params = oss.create_resumable_clt_params(part_size=int(part), thread_num=int(threads),
+                                         enable_checkpoint=False)
+call = oss.resumable_upload_file if mode == 'put' else oss.resumable_download_file
+status = call(options, 'bench', 'object', path, clt_params=params)
+sys.exit(0 if status.is_ok() else f'{mode}: {status}')
+"""
+
+
+def measure(cmd: List[str], env: Optional[Dict[str, str]] = None) -> Tuple[float, float]:
+    """(wall s, CPU s of the child alone) of one command; exits on failure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd[:3])} ...")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def build(work: Path, tls: bool) -> Dict[str, Path]:
+    out = {"client": work / "client", "sink": work / "sink"}
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(out["client"]),
+                    str(WIRE / "client.c")], check=True)
+    sink = ["gcc", "-O2", "-pthread", "-o", str(out["sink"]), str(WIRE / "sink.c")]
+    if tls:
+        sink[3:3] = ["-DSINK_TLS"]
+        sink += ["-lssl", "-lcrypto"]
+    subprocess.run(sink, check=True)
+    return out
+
+
+def self_signed(work: Path) -> Tuple[str, str]:
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return str(cert), str(key)
+
+
+def start_sink(binary: Path, work: Path, name: str, size: int,
+               tls: Optional[Tuple[str, str]] = None) -> Tuple[subprocess.Popen, int]:
+    port_file = work / f"{name}.port"
+    proc = subprocess.Popen([str(binary), str(port_file), str(size), *(tls or ())])
+    # The sink writes the port file after listen(): wait for it (bounded).
+    deadline = time.monotonic() + 30
+    while not (port_file.exists() and port_file.read_text().endswith("\n")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"sink {name} did not start")
+        time.sleep(0.01)
+    return proc, int(port_file.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--part-mib", type=float, default=8)
+    parser.add_argument("--part-kib", type=int, default=0, help="part size in KiB (overrides)")
+    parser.add_argument("--only", default="", help="run only the rows whose name has this")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-tls", action="store_true", help="leave out the HTTPS rows")
+    args = parser.parse_args()
+    size = args.size_mib << 20
+    part = args.part_kib << 10 if args.part_kib else int(args.part_mib * (1 << 20))
+    tls = (not args.no_tls and shutil.which("openssl") is not None
+           and Path("/usr/include/openssl/ssl.h").exists())
+    work = Path(tempfile.mkdtemp(prefix="bench_wire_"))
+    procs: List[subprocess.Popen] = []
+    try:
+        bins = build(work, tls)
+        src = work / "source.bin"
+        make_file(src, size)
+        http_sink, http_port = start_sink(bins["sink"], work, "http", size)
+        procs.append(http_sink)
+        endpoint = f"http://127.0.0.1:{http_port}"
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        py = [sys.executable, "-c", OSSRESUME]
+        common = [str(part), str(args.threads)]
+        rows: Dict[str, List[str]] = {
+            "C client PUT (HTTP)": [str(bins["client"]), "put", str(http_port), str(src),
+                                    str(size), *common],
+            "ossresume_c upload (HTTP)": [*py, "put", endpoint, str(src), *common, "-"],
+            "C reader GET (HTTP)": [str(bins["client"]), "get", str(http_port),
+                                    str(work / "c.out"), str(size), *common],
+            "ossresume_c download (HTTP)": [*py, "get", endpoint, str(work / "py.out"),
+                                            *common, "-"],
+        }
+        if tls:
+            cert, key = self_signed(work)
+            tls_sink, tls_port = start_sink(bins["sink"], work, "https", size, (cert, key))
+            procs.append(tls_sink)
+            https = f"https://127.0.0.1:{tls_port}"
+            rows["ossresume_c upload (HTTPS)"] = [*py, "put", https, str(src), *common, cert]
+            rows["ossresume_c download (HTTPS)"] = [*py, "get", https, str(work / "tls.out"),
+                                                    *common, cert]
+        rows = {name: cmd for name, cmd in rows.items() if args.only in name}
+        results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
+        names = list(rows)
+        for r in range(args.rounds):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                for out in work.glob("*.out"):
+                    out.unlink()
+                results[name].append(measure(rows[name], env))
+        gib = size / (1 << 30)
+        load = os.getloadavg()
+        print(f"{args.size_mib} MiB, {part / (1 << 20):g} MiB parts, {args.threads} threads, "
+              f"medians of {args.rounds} alternating rounds; load average "
+              f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
+        medians = {name: (statistics.median(size / (1 << 20) / w for w, _ in res),
+                          statistics.median(c / gib for _, c in res))
+                   for name, res in results.items()}
+        n_parts = -(-size // part)
+        print(table([[name, f"{mbs:.0f}", f"{cpu:.2f}", f"{cpu * gib / n_parts * 1e6:.0f}"]
+                     for name, (mbs, cpu) in medians.items()],
+                    ["client", "MiB/s", "client CPU s/GiB", f"CPU us/part ({n_parts} parts)"]))
+
+        def ratio(a: str, b: str) -> str:
+            return f"{medians[a][0] / medians[b][0]:.2f}x" if a in medians and b in medians else "-"
+        print(f"HTTP upload, ossresume_c / C client: {ratio('ossresume_c upload (HTTP)', 'C client PUT (HTTP)')}"
+              " (target >= 0.75x)")
+        print(f"HTTP download, ossresume_c / C reader: "
+              f"{ratio('ossresume_c download (HTTP)', 'C reader GET (HTTP)')} (target >= 0.7x)")
+        if "ossresume_c upload (HTTPS)" in medians:
+            print(f"HTTPS upload client CPU: {medians['ossresume_c upload (HTTPS)'][1]:.2f} s/GiB"
+                  " (target <= 0.9)")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
