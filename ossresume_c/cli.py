@@ -301,6 +301,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _emulator(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv            # what a resume hint repeats
     try:
         if args.command == "cp":
             return _cp(args, argv)
@@ -308,8 +309,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return int(args.handler(args))
         if args.command == "demo":
             return _demo(args)
-        if hasattr(args, "handler"):
-            return int(args.handler(args, argv))
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED

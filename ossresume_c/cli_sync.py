@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(subparser=p, handler=_sync, rules=[])
 
 
-def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
+def _sync(args: argparse.Namespace) -> int:
     import os
 
     from .cli_common import parse_oss_url, prepare
@@ -94,7 +94,7 @@ def _sync(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return options
     setup_logging(args.verbose)
     args.checkpoint = None
-    return run_tree(args, argv, options, dst[0], dst[1])  # type: ignore[index]
+    return run_tree(args, args.argv, options, dst[0], dst[1])  # type: ignore[index]
 
 
 def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket: str,
