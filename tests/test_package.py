@@ -15,6 +15,7 @@ from ossresume_c import _version, transport
 
 PACKAGE = Path(ossresume_c.__file__).parent
 ROOT = PACKAGE.parent
+CHECKOUT = Path(__file__).resolve().parent.parent   # PACKAGE may be an installed wheel's
 
 
 def module_name(path: Path) -> str:
@@ -114,7 +115,7 @@ def test_the_version_is_written_once():
     if sys.version_info < (3, 11):
         pytest.skip("tomllib is Python 3.11+")
     import tomllib
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomllib.loads((CHECKOUT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ossresume_c._version.__version__"}
 
