@@ -16,6 +16,7 @@ from .config import RequestOptions
 from .executors import InvalidExecutor, resolve_executor
 from .manifest import ManifestInUse, default_manifest_path
 from .params import create_resumable_clt_params
+from .reconcile import VERIFY_MODES
 from .tree_engine import TreeJob
 from .tree_plan import KeyFilter
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
@@ -67,7 +68,8 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
                 manifest: Union[str, bool, None] = None, checksum: bool = False,
                 delete: bool = False, dry_run: bool = False,
                 rules: Sequence[Tuple[str, str]] = (), follow_symlinks: bool = False,
-                executor: object = None, keep_keys: bool = True) -> TreeSummary:
+                executor: object = None, keep_keys: bool = True,
+                verify: str = "sample") -> TreeSummary:
     """Upload every regular file under ``local_dir`` to ``bucket`` at
     ``prefix`` + relative path, ``threads`` requests at a time overall.
 
@@ -80,8 +82,8 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
     ``("include"|"exclude", glob)`` pairs, later rules win.  ``executor`` runs the
     one-part files' tasks and the parts of bigger ones (default: threads in this
     process): a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
-    Parts go out on presigned URLs; a one-part file's task carries the options,
-    credentials included, so give those only to workers you trust.
+    Tasks on another executor go out on presigned URLs: workers get no secret.
+    ``verify`` is what a big file's resume reads back (``resumable_upload_file``).
 
     ``progress(consumed, total)`` counts the bytes of the files decided so far;
     it and ``on_file(outcome)`` are called in the calling thread.  Never raises
@@ -95,6 +97,8 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
         pool = resolve_executor(executor)
     except InvalidExecutor as bad:
         raise ValueError(bad.status.error_msg) from None
+    if verify not in VERIFY_MODES:
+        raise ValueError(f"verify must be one of {VERIFY_MODES}, not {verify!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     create_resumable_clt_params(part_size, 1, False, None)  # same argument rules as single files
@@ -117,5 +121,6 @@ def upload_tree(options: RequestOptions, local_dir: str, bucket: str, prefix: st
                   cp_dir=cp_dir, headers=dict(headers or {}), manifest_path=manifest_path,
                   checksum=checksum, delete=delete, dry_run=dry_run, key_filter=key_filter,
                   follow_symlinks=follow_symlinks, skip_dirs=skip_dirs, executor=pool,
-                  keep_keys=keep_keys, progress=progress, on_file=on_file, cancel=cancel)
+                  keep_keys=keep_keys, progress=progress, on_file=on_file, cancel=cancel,
+                  verify=verify)
     return job.run()

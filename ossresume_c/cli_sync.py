@@ -72,6 +72,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-checkpoint", action="store_true",
                    help="no checkpoints for big files: an interrupted one starts over")
     add_tree_options(p)
+    p.add_argument("--verify", choices=("sample", "all", "none"), default="sample",
+                   help="what a big file's resume reads back (default: sample; see the README)")
     add_connection_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
@@ -129,7 +131,7 @@ def run_tree(args: argparse.Namespace, argv: Sequence[str], options: Any, bucket
                                   checksum=args.checksum, delete=getattr(args, "delete", False),
                                   dry_run=dry_run, rules=getattr(args, "rules", None) or (),
                                   follow_symlinks=args.follow_symlinks, keep_keys=False,
-                                  executor=executor)
+                                  executor=executor, verify=getattr(args, "verify", "sample"))
     except ManifestInUse as exc:
         bar.close()
         err(str(exc))

@@ -70,8 +70,9 @@ class TreeJob:
                  executor: Optional[Executor] = None, keep_keys: bool = True,
                  progress: Optional[Callable[[int, int], object]] = None,
                  on_file: Optional[Callable[[FileOutcome], object]] = None,
-                 cancel: Optional[threading.Event] = None) -> None:
+                 cancel: Optional[threading.Event] = None, verify: str = "sample") -> None:
         self.options = options
+        self.verify = verify
         self.root = root
         self.bucket = bucket
         self.prefix = prefix
@@ -256,7 +257,7 @@ class TreeJob:
 
         status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
                                        dict(self.headers), None, self._clt_params(threads), on_progress,
-                                       executor=self.executor)
+                                       executor=self.executor, verify=self.verify)
         if not status.is_ok():
             cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
             return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)

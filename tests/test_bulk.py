@@ -217,3 +217,27 @@ def test_arguments_are_checked(oss_emulator, tmp_path):
 
 def test_exported_lazily_from_the_package():
     assert oss.upload_tree is upload_tree
+
+
+def test_verify_reaches_the_big_files_and_a_bad_one_is_refused_before_any_request(
+        oss_emulator, tmp_path, monkeypatch):
+    import ossresume_c.upload as upload_module
+    root = build(tmp_path / "t", {"small.txt": 10, "big.bin": 250 * KiB})
+    oss_emulator.clear_request_log()
+    with pytest.raises(ValueError, match="verify"):
+        upload_tree(options_for(oss_emulator), str(root), oss_emulator.bucket, "v", verify="most")
+    assert oss_emulator.request_log() == []
+    seen = []
+    real = upload_module.resumable_upload_file
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("verify"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(upload_module, "resumable_upload_file", recording)
+    summary = upload_tree(options_for(oss_emulator), str(root), oss_emulator.bucket, "v",
+                          part_size=100 * KiB, threads=2, checkpoint_dir=str(tmp_path / "cp"),
+                          verify="all")
+    assert summary.ok, summary.failed
+    assert seen == ["all"]                      # the one multipart file, with the caller's mode
+    assert head(oss_emulator, "v/big.bin")[1].crc64 == file_crc(root / "big.bin")
