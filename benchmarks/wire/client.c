@@ -5,8 +5,8 @@
  * put: THREADS keep-alive connections to 127.0.0.1:PORT, each taking the next
  *      part, pread() into one buffer, one HTTP/1.1 PUT ?partNumber=N&uploadId=..
  *      (head, then the body with send()), the reply read and checked for 200.
- * get: the same with GET and Range: bytes=..; recv() into one buffer, pwrite()
- *      at the part's offset.  No HTTP library, no hashing, no signing.
+ * get: the same with GET and Range: bytes=..; recv() into a 1 MiB buffer, pwrite()
+ *      at its offset in the part, until the part is done (the file sized first).  No HTTP library, no hashing, no signing.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Download chunk: what stays in cache between recv and pwrite (ossresume_c uses 1 MiB too). */
+#define READ_CHUNK ((size_t)1 << 20)
 
 static int port, file_fd, do_put;
 static long long size, part_size, parts;
@@ -109,19 +112,25 @@ static void *worker(void *arg)
                 fprintf(stderr, "client: part %lld failed\n", part + 1);
                 exit(1);
             }
+            /* the body in chunks of at most READ_CHUNK: recv into the buffer, pwrite it */
             got = have - (size_t)head_len;
             memcpy(buf, head + head_len, got);
-            while (got < n) {
-                ssize_t r = recv(fd, buf + got, n - got, 0);
-                if (r <= 0) {
-                    perror("client: recv");
+            for (size_t done = 0; done < n;) {
+                size_t want = n - done < READ_CHUNK ? n - done : READ_CHUNK;
+                while (got < want) {
+                    ssize_t r = recv(fd, buf + got, want - got, 0);
+                    if (r <= 0) {
+                        perror("client: recv");
+                        exit(1);
+                    }
+                    got += (size_t)r;
+                }
+                if (pwrite(file_fd, buf, want, off + (long long)done) != (ssize_t)want) {
+                    perror("client: pwrite");
                     exit(1);
                 }
-                got += (size_t)r;
-            }
-            if (pwrite(file_fd, buf, n, off) != (ssize_t)n) {
-                perror("client: pwrite");
-                exit(1);
+                done += want;
+                got = 0;
             }
         }
     }
@@ -150,6 +159,11 @@ int main(int argc, char **argv)
     file_fd = open(argv[3], do_put ? O_RDONLY : O_WRONLY | O_CREAT, 0644);
     if (file_fd < 0) {
         perror(argv[3]);
+        return 1;
+    }
+    /* sized up front, as ossresume_c sizes its .tmp: parallel pwrites do not extend the file */
+    if (!do_put && ftruncate(file_fd, size) != 0) {
+        perror("client: ftruncate");
         return 1;
     }
     for (i = 0; i < n_threads; i++)
