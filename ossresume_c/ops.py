@@ -391,25 +391,39 @@ def _crc_mismatch(what: str, expected: int, got: int, resp: requests.Response) -
 
 @dataclass
 class ListedObject:
+    """An object of a listing, or with ``is_prefix`` a common prefix ("directory")."""
+
     key: str
-    size: int
-    etag: str
+    size: int = 0
+    etag: str = ""              # as the server sent it (quoted)
+    last_modified: str = ""
+    storage_class: str = ""
+    is_prefix: bool = False
 
 
-def list_objects_v2(t: Transport, bucket: str, prefix: str, token: str = "", max_keys: int = 1000
-                    ) -> Tuple[st.Status, List[ListedObject], str]:
-    """One page of ListObjectsV2 under ``prefix`` (URL-encoded keys); the third
-    result is the continuation token, ``""`` on the last page."""
+def list_objects_v2(t: Transport, bucket: str, prefix: str, token: str = "", max_keys: int = 1000,
+                    delimiter: str = "") -> Tuple[st.Status, List[ListedObject], str]:
+    """One page of ListObjectsV2 under ``prefix`` (URL-encoded keys; with ``delimiter``,
+    the common prefixes too, merged in key order); the third result is the
+    continuation token, ``""`` on the last page."""
     err = _check(bucket)
     if err:
         return err, [], ""
     query = [("list-type", "2"), ("max-keys", str(max_keys)), ("encoding-type", "url"),
              ("prefix", prefix)]
+    if delimiter:
+        query.append(("delimiter", delimiter))
     if token:
         query.append(("continuation-token", token))
+
     def parse(root: ET.Element) -> Tuple[List[ListedObject], str]:
-        found = [ListedObject(unquote(_t(c, "Key")), _uint(c, "Size"), _t(c, "ETag"))
+        found = [ListedObject(unquote(_t(c, "Key")), _uint(c, "Size"), _t(c, "ETag"),
+                              _t(c, "LastModified"), _t(c, "StorageClass"))
                  for c in root.findall("Contents")]
+        prefixes = [ListedObject(unquote(_t(c, "Prefix")), is_prefix=True)
+                    for c in root.findall("CommonPrefixes")]
+        if prefixes:
+            found = sorted(found + prefixes, key=lambda o: o.key)
         truncated = _t(root, "IsTruncated").lower() == "true"
         return found, (_t(root, "NextContinuationToken") if truncated else "")
 
