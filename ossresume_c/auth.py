@@ -88,7 +88,8 @@ SUBRESOURCES: frozenset[str] = frozenset(
     bucketArchiveDirectRead httpsConfig redundancyTransition x-oss-target-redundancy-type
     x-oss-redundancy-transition-taskid accessPoint accessPointPolicy publicAccessBlock
     x-oss-access-point-name requesterQosInfo qosRequester resourcePoolInfo resourcePool
-    resourcePoolBuckets cloudboxes
+    resourcePoolBuckets cloudboxes userDefinedLogFieldsConfig policyStatus overwriteConfig legalHold
+    retention objectWorm seal rtc dataPipeline cleanRestoredObject MetaQuery
     """.split()
     + list(_RESPONSE_OVERRIDES)
 )

@@ -262,3 +262,28 @@ def test_versioning_suspended_is_stored_enabled_is_refused(bucket):
     assert [(v.key, v.versionid, v.is_latest) for v in versions.versions] == [("k", "null", True)]
     bucket.delete_object("k", params={"versionId": "null"})
     assert not bucket.object_exists("k")
+
+
+def test_user_defined_log_fields_round_trip_and_limits(oss_emulator):
+    """Stored and returned; V1 signs the sub-resource; more than six fields, or ``_`` in a header
+    name, is InvalidArgument; GET after DELETE is 404 NoSuchUserDefinedLogFieldsConfig."""
+    emu, sub = oss_emulator, [("userDefinedLogFieldsConfig", None)]
+    doc = (b"<UserDefinedLogFieldsConfiguration><HeaderSet><header>x-a</header><header>x-b</header></HeaderSet>"
+           b"<ParamSet><parameter>p_1</parameter></ParamSet></UserDefinedLogFieldsConfiguration>")
+    assert _raw(emu, "PUT", emu.bucket, "", sub, body=doc)[0] == 200
+    status, _, body = _raw(emu, "GET", emu.bucket, "", sub)
+    got = ET.fromstring(body)
+    assert status == 200
+    assert [h.text for h in got.iterfind("HeaderSet/header")] == ["x-a", "x-b"]
+    assert [p.text for p in got.iterfind("ParamSet/parameter")] == ["p_1"]
+    seven = b"".join(b"<header>h%d</header>" % i for i in range(7))
+    for bad, ec in ((b"<UserDefinedLogFieldsConfiguration><HeaderSet>" + seven
+                     + b"</HeaderSet></UserDefinedLogFieldsConfiguration>", "0046-00000004"),
+                    (b"<UserDefinedLogFieldsConfiguration><HeaderSet><header>x_a</header></HeaderSet>"
+                     b"</UserDefinedLogFieldsConfiguration>", None)):
+        status, headers, body = _raw(emu, "PUT", emu.bucket, "", sub, body=bad)
+        assert (status, ET.fromstring(body).findtext("Code")) == (400, "InvalidArgument")
+        assert headers.get("x-oss-ec") == ec
+    assert _raw(emu, "DELETE", emu.bucket, "", sub)[0] == 204
+    status, _, body = _raw(emu, "GET", emu.bucket, "", sub)
+    assert (status, ET.fromstring(body).findtext("Code")) == (404, "NoSuchUserDefinedLogFieldsConfig")

@@ -145,6 +145,30 @@ def validate_logging(body: bytes) -> None:
         raise OssError("InvalidTargetBucketForLogging", "The target bucket for logging is empty.", status=400)
 
 
+MAX_LOG_FIELDS = 6
+_LOG_HEADER = re.compile(r"^[!-~]+$")
+
+
+def validate_log_fields(body: bytes) -> None:
+    """User-defined log fields: at most six headers and parameters together; a header name is
+    printable ASCII without ``_`` or ``:``."""
+    root = parse_xml(body, "UserDefinedLogFieldsConfiguration")
+    headers = [el.text or "" for el in root.iterfind("HeaderSet/header")]
+    params = [el.text or "" for el in root.iterfind("ParamSet/parameter")]
+    if len(headers) + len(params) > MAX_LOG_FIELDS:
+        raise OssError("InvalidArgument", "The total number of headers and parameters must be at most 6.",
+                       ec="0046-00000004", ArgumentName="UserDefinedLogFieldsConfiguration",
+                       ArgumentValue=str(len(headers) + len(params)))
+    for name in headers:
+        if not _LOG_HEADER.match(name) or "_" in name or ":" in name:
+            raise OssError("InvalidArgument", "Invalid header name in HeaderSet.", ArgumentName="header",
+                           ArgumentValue=name)
+    for name in params:
+        if not name:
+            raise OssError("InvalidArgument", "Empty parameter name in ParamSet.", ArgumentName="parameter",
+                           ArgumentValue=name)
+
+
 def validate_encryption(body: bytes) -> None:
     root = parse_xml(body, "ServerSideEncryptionRule")
     apply = root.find("ApplyServerSideEncryptionByDefault")
@@ -302,6 +326,8 @@ KINDS: Dict[str, ConfigKind] = {
                    b"<RefererList /></RefererConfiguration>", deletable=False,
                    defaults=(("AllowTruncateQueryString", "true"),)),
         ConfigKind("logging", "Logging", validate_logging, default=_XML + b"<BucketLoggingStatus />"),
+        ConfigKind("userDefinedLogFieldsConfig", "UserDefinedLogFieldsConfig", validate_log_fields,
+                   missing=("NoSuchUserDefinedLogFieldsConfig", "The user defined log fields config does not exist.")),
         ConfigKind("encryption", "Encryption", validate_encryption,
                    missing=("NoSuchServerSideEncryptionRule", "The server side encryption configuration was not found.")),
         ConfigKind("lifecycle", "Lifecycle", validate_lifecycle,
