@@ -2,7 +2,8 @@
 
 OSS keeps these configurations (CORS, referer, logging, encryption, lifecycle, tags,
 website, policy, versioning) and returns them as they were put; what they would make the
-cloud do (expire objects, serve CORS preflights, encrypt with KMS) is outside the emulator.
+cloud do (expire objects, encrypt with KMS) is outside the emulator; CORS preflights are
+answered from the stored rules (``cors.py``).
 Each ``validate_*`` takes the request body and raises ``OssError`` as OSS would refuse it.
 """
 from __future__ import annotations

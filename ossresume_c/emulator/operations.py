@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 from .config import EmulatorConfig
+from .cors import CorsPreflightOps
 from .errors import OssError
 from .exchange import Request, Response
 from .ops_append import AppendOps
@@ -24,7 +25,7 @@ from .routing import check_bucket, check_key, describe_unsupported
 from .store import Store
 
 RESOURCES = (ServiceOps, BucketOps, BucketConfigOps, ObjectOps, ObjectAttributeOps, AppendOps, MultipartOps,
-             VersionListingOps)
+             VersionListingOps, CorsPreflightOps)
 READS = frozenset(("GetObject", "HeadObject", "GetObjectMeta"))
 
 

@@ -72,6 +72,8 @@ OPERATIONS = {
     ("DELETE", "object", frozenset({"tagging"})): "DeleteObjectTagging",
     ("PUT", "object", frozenset({"symlink"})): "PutSymlink",
     ("GET", "object", frozenset({"symlink"})): "GetSymlink",
+    ("OPTIONS", "object", frozenset()): "OptionObject",
+    ("OPTIONS", "bucket", frozenset()): "OptionObject",
 }
 OPERATIONS.update(bucket_config_operations())
 
