@@ -1,8 +1,11 @@
-"""The service resource: ListBuckets (GetService), with prefix, marker and max-keys."""
+"""The service resource: ListBuckets (GetService), with prefix, marker, max-keys and tag filters."""
 from __future__ import annotations
 
-from typing import List
+import json
+from typing import Callable, Dict, List, Optional
 
+from .bucket_config import parse_tag_set, parse_xml
+from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
 from .ops_bucket_config import STORAGE_CLASS_FILE, BucketConfigs
@@ -23,11 +26,13 @@ class ServiceOps(Resource):
         prefix = request.param("prefix") or ""
         marker = request.param("marker") or ""
         paging = any(request.param(name) is not None for name in ("prefix", "marker", "max-keys"))
-        names = self.store.bucket_names()
+        configs = BucketConfigs(self)
+        wanted = tag_filter(request.param("tag-key"), request.param("tag-value"), request.param("tagging"))
+        names = [(name, created) for name, created in self.store.bucket_names()
+                 if wanted is None or wanted(bucket_tags(configs, name))]
         limit = int_param(request, "max-keys", max(len(names), 1), 1, 1000)
         page = paginate([(name, "", (name, created)) for name, created in names], prefix, "", marker, "", limit)
         location = self.location()
-        configs = BucketConfigs(self)
         buckets: List[Element] = []
         for name, created in page.entries:
             buckets.append(
@@ -52,3 +57,39 @@ class ServiceOps(Resource):
                 elements.append(("NextMarker", page.next_key))
         elements += [("Owner", OWNER), ("Buckets", buckets)]
         return xml_response(document("ListAllMyBucketsResult", elements))
+
+
+def bucket_tags(configs: BucketConfigs, bucket: str) -> Dict[str, str]:
+    document = configs.get(bucket, "tagging")
+    return dict(parse_tag_set(parse_xml(document, "Tagging"))) if document else {}
+
+
+def tag_filter(key: Optional[str], value: Optional[str], tagging: Optional[str]) -> Optional[Callable[[Dict[str, str]], bool]]:
+    """Which bucket tags ListBuckets keeps: ``tag-key`` (with ``tag-value``, that pair), or
+    ``tagging`` (``"k1":"v1","k2":"v2"``, every pair); None when the request filters nothing.
+    ``tag-value`` without ``tag-key``, ``tagging`` with either, or bad ``tagging`` is InvalidArgument."""
+    if tagging is not None:
+        if key is not None or value is not None:
+            raise OssError("InvalidArgument", "tagging cannot be used with tag-key or tag-value.",
+                           ArgumentName="tagging", ArgumentValue=tagging)
+        pairs = _tagging_pairs(tagging)
+        return lambda tags: all(tags.get(k) == v for k, v in pairs.items())
+    if value is not None and key is None:
+        raise OssError("InvalidArgument", "tag-value needs tag-key.", ArgumentName="tag-value", ArgumentValue=value)
+    if key is None:
+        return None
+    if value is None:
+        return lambda tags: key in tags
+    return lambda tags: tags.get(key) == value
+
+
+def _tagging_pairs(text: str) -> Dict[str, str]:
+    stripped = text.strip()
+    try:
+        pairs = json.loads(stripped if stripped.startswith("{") else "{" + stripped + "}")
+    except ValueError:
+        pairs = None
+    if not isinstance(pairs, dict) or not pairs or not all(isinstance(v, str) for v in pairs.values()):
+        raise OssError("InvalidArgument", "tagging must be key-value pairs such as \"k1\":\"v1\".",
+                       ArgumentName="tagging", ArgumentValue=text)
+    return pairs

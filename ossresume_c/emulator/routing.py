@@ -41,6 +41,7 @@ ROUTING_KEYS: FrozenSet[str] = (SUBRESOURCES - PARAMETER_SUBRESOURCES) | frozens
 # (method, level, routing keys) -> operation name. level: service, bucket, object.
 OPERATIONS = {
     ("GET", "service", frozenset()): "ListBuckets",
+    ("GET", "service", frozenset({"tagging"})): "ListBuckets",  # the tag filter, not a sub-resource here
     ("PUT", "bucket", frozenset()): "PutBucket",
     ("DELETE", "bucket", frozenset()): "DeleteBucket",
     ("GET", "bucket", frozenset()): "ListObjects",
