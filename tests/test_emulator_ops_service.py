@@ -1,4 +1,4 @@
-"""ListBuckets: paging and the bucket-tag filters (tag-key, tag-value, tagging)."""
+"""ListBuckets: paging and the bucket-tag filters (tag-key, tag-value, tagging); DescribeRegions."""
 from __future__ import annotations
 
 import uuid
@@ -69,3 +69,20 @@ def test_list_buckets_by_tag(oss_emulator):
     finally:
         for bucket in buckets:
             bucket.delete_bucket()
+
+
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_describe_regions(oss_emulator, version):
+    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, version)
+    service = oss2.Service(auth, oss_emulator.endpoint, region=oss_emulator.region)
+    regions = service.describe_regions().regions
+    ids = [r.region for r in regions]
+    assert len(ids) == len(set(ids)) > 1 and "oss-cn-hangzhou" in ids
+    assert f"oss-{oss_emulator.region}".replace("oss-oss-", "oss-") in ids
+    one = service.describe_regions("oss-cn-hangzhou").regions
+    assert [(r.region, r.internet_endpoint, r.internal_endpoint, r.accelerate_endpoint) for r in one] == [
+        ("oss-cn-hangzhou", "oss-cn-hangzhou.aliyuncs.com", "oss-cn-hangzhou-internal.aliyuncs.com",
+         "oss-accelerate.aliyuncs.com")]
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        service.describe_regions("oss-nowhere-1")
+    assert (excinfo.value.status, excinfo.value.code) == (404, "NoSuchRegion")

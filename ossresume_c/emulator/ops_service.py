@@ -1,4 +1,5 @@
-"""The service resource: ListBuckets (GetService), with prefix, marker, max-keys and tag filters."""
+"""The service resource: ListBuckets (GetService), with prefix, marker, max-keys and tag filters;
+DescribeRegions."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from .bucket_config import parse_tag_set, parse_xml
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
+from .regions import region_infos
 from .ops_bucket_config import STORAGE_CLASS_FILE, BucketConfigs
 from .ops_common import OWNER, endpoint_host, Resource, int_param, xml_response
 from .xmlout import Element, document, iso8601
@@ -18,7 +20,11 @@ class ServiceOps(Resource):
 
     OPERATIONS = {
         "ListBuckets": "list_buckets",
+        "DescribeRegions": "describe_regions",
     }
+
+    def describe_regions(self, request: Request) -> Response:
+        return xml_response(document("RegionInfoList", region_infos(self.config.region, request.param("regions"))))
 
     def list_buckets(self, request: Request) -> Response:
         """Buckets in name order after ``marker``, starting with ``prefix``, at most ``max-keys``

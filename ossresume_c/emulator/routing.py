@@ -36,12 +36,13 @@ PARAMETER_SUBRESOURCES: FrozenSet[str] = frozenset(
     response-content-encoding
     """.split()
 )
-ROUTING_KEYS: FrozenSet[str] = (SUBRESOURCES - PARAMETER_SUBRESOURCES) | frozenset(("uploadPartCopy", "select"))
+ROUTING_KEYS: FrozenSet[str] = (SUBRESOURCES - PARAMETER_SUBRESOURCES) | frozenset(("uploadPartCopy", "select", "regions"))
 
 # (method, level, routing keys) -> operation name. level: service, bucket, object.
 OPERATIONS = {
     ("GET", "service", frozenset()): "ListBuckets",
     ("GET", "service", frozenset({"tagging"})): "ListBuckets",  # the tag filter, not a sub-resource here
+    ("GET", "service", frozenset({"regions"})): "DescribeRegions",
     ("PUT", "bucket", frozenset()): "PutBucket",
     ("DELETE", "bucket", frozenset()): "DeleteBucket",
     ("GET", "bucket", frozenset()): "ListObjects",
