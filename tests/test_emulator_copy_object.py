@@ -131,3 +131,18 @@ def test_forbid_overwrite_on_put_and_copy(bucket):
     assert bucket.get_object("taken").read() == b"old"
     bucket.copy_object(bucket.bucket_name, "src", "free", headers=forbid)
     assert bucket.get_object("free").read() == b"new"
+
+
+def test_replace_copy_keeps_content_type_and_client_encryption_meta(bucket):
+    """REPLACE without Content-Type keeps the source's; the source's client-side encryption
+    metadata stays with the copied data unless the request sets it, as OSS does."""
+    cse = {"x-oss-meta-client-side-encryption-key": "a2V5", "x-oss-meta-client-side-encryption-start": "c3RhcnQ="}
+    bucket.put_object("src", b"sealed", headers={"Content-Type": "text/plain", "x-oss-meta-old": "1", **cse})
+    bucket.copy_object(bucket.bucket_name, "src", "dst", headers={
+        "x-oss-metadata-directive": "REPLACE", "x-oss-meta-new": "2",
+        "x-oss-meta-client-side-encryption-start": "bmV3"})
+    head = bucket.head_object("dst")
+    assert head.content_type == "text/plain"
+    assert "x-oss-meta-old" not in head.headers and head.headers["x-oss-meta-new"] == "2"
+    assert head.headers["x-oss-meta-client-side-encryption-key"] == "a2V5"
+    assert head.headers["x-oss-meta-client-side-encryption-start"] == "bmV3"

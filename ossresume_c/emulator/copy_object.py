@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 from urllib.parse import unquote
 
 from ..native import crc64
@@ -20,6 +20,7 @@ from .object_tags import parse_tagging_header
 from .ops_common import Resource, check_preconditions, http_date, pseudo_etag, quoted, xml_response
 from .ops_object_attrs import check_object_acl
 from .routing import check_bucket, check_key
+from .storage_class import requested_storage_class
 from .store import MAX_PART_NUMBER, ObjectMeta, ObjectReader, PartMeta
 from .xmlout import document, iso8601
 
@@ -128,6 +129,7 @@ class Copier:
             acl = check_object_acl(request.header("x-oss-object-acl") or "default")
             tagging = request.header("x-oss-tagging")
             tags = source.tags if tag_directive == "COPY" else parse_tagging_header(tagging or "")
+            storage_class = requested_storage_class(self.resource, request)
             self.resource.check_overwrite(request)
             rel, path = self.store.new_data_path(request.bucket)
             want_md5 = self.resource.want_md5(request)
@@ -138,9 +140,10 @@ class Copier:
                 size=source.size,
                 etag=md5.hex().upper() if md5 is not None else pseudo_etag(crc, source.size),
                 crc64=crc,
-                content_type=(request.header("Content-Type") or "application/octet-stream") if replace
+                content_type=(request.header("Content-Type") or source.content_type) if replace
                 else source.content_type,
-                user_meta=request.user_meta() if replace else dict(source.user_meta),
+                user_meta=replaced_user_meta(source.user_meta, request.user_meta()) if replace
+                else dict(source.user_meta),
                 headers=self.resource.stored_headers(request) if replace else dict(source.headers),
                 last_modified=time.time(),
                 object_type="Normal",
@@ -149,6 +152,7 @@ class Copier:
                 content_md5=None,
                 acl=acl,
                 tags=tags,
+                storage_class=storage_class,
             )
         self.store.commit_object(request.bucket, meta)
         body = document("CopyObjectResult", [("ETag", quoted(meta.etag)), ("LastModified", iso8601(meta.last_modified))])
@@ -178,3 +182,14 @@ class Copier:
         response.set("x-oss-hash-crc64ecma", str(crc))
         response.set("Last-Modified", http_date(part.last_modified))
         return response
+
+
+CLIENT_ENCRYPTION_META = "x-oss-meta-client-side-encryption-"
+
+
+def replaced_user_meta(source: Dict[str, str], requested: Dict[str, str]) -> Dict[str, str]:
+    """A REPLACE copy's user metadata: what the request sends, plus the source's client-side
+    encryption metadata (``x-oss-meta-client-side-encryption-*``), which OSS keeps with the data
+    it describes unless the request sets it."""
+    kept = {k: v for k, v in source.items() if k.startswith(CLIENT_ENCRYPTION_META)}
+    return {**kept, **requested}

@@ -15,6 +15,7 @@ from .errors import OssError
 from .exchange import Request, Response
 from .ops_common import Resource, declared_md5, pseudo_etag, quoted
 from .ops_object_attrs import requested_attributes
+from .storage_class import requested_storage_class
 from .store import ObjectMeta
 
 NEXT_POSITION = "x-oss-next-append-position"
@@ -87,7 +88,7 @@ class AppendOps(Resource):
                     content_type=request.header("Content-Type") or "application/octet-stream",
                     user_meta=request.user_meta(), headers=self.stored_headers(request), last_modified=now,
                     object_type="Appendable", segments=[(rel, size)], version=os.urandom(8).hex(),
-                    acl=acl, tags=tags,
+                    acl=acl, tags=tags, storage_class=requested_storage_class(self, request),
                 )
         current = self.store.head(request.bucket, request.key)
         total = current.size + size
@@ -96,5 +97,5 @@ class AppendOps(Resource):
             key=current.key, size=total, etag=pseudo_etag(combined, total), crc64=combined,
             content_type=current.content_type, user_meta=current.user_meta, headers=current.headers,
             last_modified=now, object_type="Appendable", segments=[*current.segments, (rel, size)],
-            version=os.urandom(8).hex(), acl=current.acl, tags=current.tags,
+            version=os.urandom(8).hex(), acl=current.acl, tags=current.tags, storage_class=current.storage_class,
         )

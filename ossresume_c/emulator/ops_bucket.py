@@ -137,7 +137,7 @@ class BucketOps(Resource):
                 ("ETag", quoted(meta.etag)),
                 ("Type", meta.object_type),
                 ("Size", meta.size),
-                ("StorageClass", "Standard"),
+                ("StorageClass", meta.storage_class),
             ]
             if not v2 or request.param("fetch-owner") == "true":
                 contents.append(("Owner", OWNER))

@@ -16,7 +16,8 @@ from .exchange import Request, Response
 from .listing import paginate
 from .ops_common import Resource, declared_md5, encoding_type, int_param, quoted, xml_response
 from .bucket_config import parse_xml
-from .store import MAX_PART_NUMBER, ObjectMeta, PartMeta
+from .storage_class import HEADER as STORAGE_CLASS_HEADER, STANDARD, requested_storage_class
+from .store import MAX_PART_NUMBER, ObjectMeta, PartMeta, UploadMeta
 from .xmlout import Element, document, encode_name, iso8601
 
 
@@ -27,8 +28,27 @@ def _upload_elements(request: Request, encoding: Optional[str], upload_id: str) 
     return elements
 
 
-PENDING_ACL = "x-oss-object-acl"  # an upload's requested ACL and tags, kept with its headers
+PENDING_ACL = "x-oss-object-acl"  # an upload's requested ACL, tags and storage class, kept with its headers
 PENDING_TAGS = "x-oss-tagging"
+PENDING_CLASS = STORAGE_CLASS_HEADER
+PENDING = (PENDING_ACL, PENDING_TAGS, PENDING_CLASS)
+# ListParts reports an upload's client-side encryption metadata (x-oss-meta-client-side-encryption-*)
+CLIENT_ENCRYPTION_ELEMENTS = (("key", "ClientEncryptionKey"), ("start", "ClientEncryptionStart"),
+                              ("cek-alg", "ClientEncryptionCekAlg"), ("wrap-alg", "ClientEncryptionWrapAlg"),
+                              ("data-size", "ClientEncryptionDataSize"), ("part-size", "ClientEncryptionPartSize"))
+
+
+def upload_storage_class(upload: UploadMeta) -> str:
+    return upload.headers.get(PENDING_CLASS, STANDARD)
+
+
+def client_encryption_elements(upload: UploadMeta) -> List[Element]:
+    elements: List[Element] = []
+    for suffix, tag in CLIENT_ENCRYPTION_ELEMENTS:
+        value = upload.user_meta.get("x-oss-meta-client-side-encryption-" + suffix)
+        if value is not None:
+            elements.append((tag, value))
+    return elements
 
 
 class MultipartOps(Resource):
@@ -51,7 +71,8 @@ class MultipartOps(Resource):
         content_type = request.header("Content-Type") or "application/octet-stream"
         acl, tags = requested_attributes(request)
         headers = self.stored_headers(request)
-        headers.update({PENDING_ACL: acl, PENDING_TAGS: tagging_header(tags)})  # taken back at Complete
+        headers.update({PENDING_ACL: acl, PENDING_TAGS: tagging_header(tags),  # taken back at Complete
+                        PENDING_CLASS: requested_storage_class(self, request)})
         upload = self.store.create_upload(request.bucket, request.key, content_type, request.user_meta(), headers)
         elements = _upload_elements(request, encoding, upload.upload_id)
         return xml_response(document("InitiateMultipartUploadResult", elements))
@@ -169,7 +190,7 @@ class MultipartOps(Resource):
                 crc64=crc,
                 content_type=upload.content_type,
                 user_meta=dict(upload.user_meta),
-                headers={k: v for k, v in upload.headers.items() if k not in (PENDING_ACL, PENDING_TAGS)},
+                headers={k: v for k, v in upload.headers.items() if k not in PENDING},
                 last_modified=time.time(),
                 object_type="Multipart",
                 segments=[] if discarded else [(os.path.join("uploads", upload_id, p.data), p.size) for p in chosen],
@@ -178,6 +199,7 @@ class MultipartOps(Resource):
                 acl=check_object_acl(request.header("x-oss-object-acl") or upload.headers.get(PENDING_ACL, "default")),
                 tags=parse_tagging_header(upload.headers.get(PENDING_TAGS, "")),
                 discarded=discarded,
+                storage_class=upload_storage_class(upload),
             )
             self.store.complete_upload(request.bucket, upload, chosen, meta)
         location = self.object_url(request)
@@ -202,6 +224,7 @@ class MultipartOps(Resource):
         self.store.require_bucket(request.bucket)
         encoding = encoding_type(request)
         upload_id = request.param("uploadId") or ""
+        upload = self.store.get_upload(request.bucket, request.key, upload_id)
         parts = self.store.list_parts(request.bucket, request.key, upload_id)
         limit = int_param(request, "max-parts", 1000, 1, 1000)
         marker = int_param(request, "part-number-marker", 0, 0, MAX_PART_NUMBER)
@@ -211,12 +234,13 @@ class MultipartOps(Resource):
         next_marker = page[-1].number if page else ""  # empty, as OSS, when no part follows
         elements = _upload_elements(request, encoding, upload_id)
         elements += [
-            ("StorageClass", "Standard"),
+            ("StorageClass", upload_storage_class(upload)),
             ("PartNumberMarker", marker),
             ("NextPartNumberMarker", next_marker),
             ("MaxParts", limit),
             ("IsTruncated", truncated),
         ]
+        elements += client_encryption_elements(upload)
         for part in page:
             elements.append(
                 (
@@ -277,7 +301,7 @@ class MultipartOps(Resource):
                     [
                         ("Key", enc(upload.key)),
                         ("UploadId", upload.upload_id),
-                        ("StorageClass", "Standard"),
+                        ("StorageClass", upload_storage_class(upload)),
                         ("Initiated", iso8601(upload.initiated)),
                     ],
                 )

@@ -12,6 +12,7 @@ from .exchange import ObjectStream, Request, Response
 from .copy_object import Copier
 from .ops_common import Resource, check_preconditions, http_date, quoted
 from .ops_object_attrs import requested_attributes
+from .storage_class import check_readable, requested_storage_class
 from .store import ObjectMeta
 
 RESPONSE_OVERRIDES = {
@@ -45,6 +46,7 @@ class ObjectOps(Resource):
             return self.copier.copy_object(request)
         self.check_body(request)
         acl, tags = requested_attributes(request)
+        storage_class = requested_storage_class(self, request)
         self.check_overwrite(request)
         callback = self.read_callback(request)  # a refused callback URL stops the upload before it starts
         intake = self.intake(request, lambda: self.store.new_data_path(request.bucket))
@@ -64,6 +66,7 @@ class ObjectOps(Resource):
             discarded=not intake.name,
             acl=acl,
             tags=tags,
+            storage_class=storage_class,
         )
         self.store.commit_object(request.bucket, meta)
         return self.call_back(request, self.body_response(intake), callback, meta)
@@ -75,7 +78,7 @@ class ObjectOps(Resource):
             ("Last-Modified", http_date(meta.last_modified)),
             ("Accept-Ranges", "bytes"),
             ("x-oss-object-type", meta.object_type),
-            ("x-oss-storage-class", "Standard"),
+            ("x-oss-storage-class", meta.storage_class),
             ("x-oss-hash-crc64ecma", str(meta.crc64)),
         ]
         headers += list(meta.headers.items())
@@ -126,6 +129,7 @@ class ObjectOps(Resource):
         reader = self.store.open_object(request.bucket, link if link is not None else key)
         try:
             meta = reader.meta
+            check_readable(meta.storage_class)
             self._check_conditions(request, meta)
             if meta.discarded and meta.size:
                 raise OssError(

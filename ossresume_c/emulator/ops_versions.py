@@ -79,7 +79,7 @@ class VersionListingOps(Resource):
                 ("ETag", quoted(meta.etag)),
                 ("Type", meta.object_type),
                 ("Size", meta.size),
-                ("StorageClass", "Standard"),
+                ("StorageClass", meta.storage_class),
                 ("Owner", OWNER),
             ]))
         for common in page.prefixes:

@@ -85,6 +85,7 @@ class ObjectMeta:
     tags: Dict[str, str] = field(default_factory=dict)  # object tagging
     symlink_target: Optional[str] = None  # set for Symlink objects (no data)
     discarded: bool = False  # received in --discard mode: no data files (segments empty)
+    storage_class: str = "Standard"  # x-oss-storage-class at write, else the bucket's class then
 
 
 @dataclass
