@@ -270,6 +270,25 @@ def validate_policy(body: bytes) -> None:
         raise OssError("InvalidPolicyDocument", "The content of the policy document is invalid.", status=400)
 
 
+def validate_public_access_block(body: bytes) -> None:
+    root = parse_xml(body, "PublicAccessBlockConfiguration")
+    if (root.findtext("BlockPublicAccess") or "false").strip() not in ("true", "false"):
+        raise OssError("MalformedXML")
+
+
+def public_access_block(on: bool) -> bytes:
+    """The PublicAccessBlockConfiguration document for ``on``."""
+    return (_XML + b"<PublicAccessBlockConfiguration><BlockPublicAccess>" + (b"true" if on else b"false")
+            + b"</BlockPublicAccess></PublicAccessBlockConfiguration>")
+
+
+def blocks_public_access(document: Optional[bytes]) -> bool:
+    """Whether a stored PublicAccessBlockConfiguration is on (None: never put, off)."""
+    if not document:
+        return False
+    return (ET.fromstring(document).findtext("BlockPublicAccess") or "").strip() == "true"
+
+
 def validate_versioning(body: bytes) -> None:
     """Suspended is stored (an unversioned bucket behaves so); Enabled is refused: the emulator
     keeps one version per object, and a test relying on versions must not pass by accident."""
@@ -338,6 +357,8 @@ KINDS: Dict[str, ConfigKind] = {
                    missing=("NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration.")),
         ConfigKind("policy", "Policy", validate_policy,
                    missing=("NoSuchBucketPolicy", "The bucket policy does not exist."), content_type="application/json"),
+        ConfigKind("publicAccessBlock", "PublicAccessBlock", validate_public_access_block,
+                   default=public_access_block(False)),
         ConfigKind("versioning", "Versioning", validate_versioning,
                    default=_XML + b"<VersioningConfiguration />", deletable=False),
     )

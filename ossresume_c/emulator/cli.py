@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write large bodies with O_DIRECT where the file system allows (helps where fresh page-cache pages are slow)",
     )
+    parser.add_argument(
+        "--block-public-access",
+        action="store_true",
+        help="create buckets with Block Public Access on, as OSS does for buckets created since October 2025",
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level on stderr (default WARNING)")
     return parser
 
@@ -104,6 +109,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         virtual_host_suffixes=tuple(s.lower() for s in args.virtual_host_suffix),
         direct_io=args.direct_io,
         discard=args.discard,
+        block_public_access=args.block_public_access,
     )
 
 

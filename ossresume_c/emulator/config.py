@@ -44,6 +44,7 @@ class EmulatorConfig:
     max_object_size: int = MAX_OBJECT_SIZE
     direct_io: bool = False  # write large bodies with O_DIRECT where possible (see ingest.py)
     discard: bool = False  # checksum bodies and drop them: objects keep size, CRC-64, ETag, Last-Modified
+    block_public_access: bool = False  # new buckets start with Block Public Access on (OSS since 2025-10)
 
     def __repr__(self) -> str:  # the secret stays out of logs
         return (

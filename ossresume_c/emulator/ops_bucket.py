@@ -5,11 +5,20 @@ import base64
 import binascii
 from typing import List
 
-from .bucket_config import check_acl, check_storage_class, encryption_from_headers, parse_xml, shield_controls, unshield_controls
+from .bucket_config import (
+    blocks_public_access,
+    check_acl,
+    check_storage_class,
+    encryption_from_headers,
+    parse_xml,
+    public_access_block,
+    shield_controls,
+    unshield_controls,
+)
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
-from .ops_bucket_config import ACL_FILE, STORAGE_CLASS_FILE, BucketConfigs
+from .ops_bucket_config import ACL_FILE, PUBLIC_ACCESS_BLOCK, STORAGE_CLASS_FILE, BucketConfigs
 from .ops_common import OWNER, endpoint_host, Resource, encoding_type, int_param, quoted, xml_response
 from .routing import check_key
 from .xmlout import Element, document, encode_name, iso8601
@@ -43,6 +52,8 @@ class BucketOps(Resource):
             configs.put(request.bucket, STORAGE_CLASS_FILE, storage_class.encode())
             if encryption is not None:
                 configs.put(request.bucket, "encryption", encryption)
+            if self.config.block_public_access:
+                configs.put(request.bucket, PUBLIC_ACCESS_BLOCK, public_access_block(True))
         return Response(200, [("Location", f"/{request.bucket}")])
 
     def delete_bucket(self, request: Request) -> Response:
@@ -67,6 +78,7 @@ class BucketOps(Resource):
             ("Name", request.bucket),
             ("Owner", OWNER),
             ("AccessControlList", [("Grant", configs.text(request.bucket, ACL_FILE, "private"))]),
+            ("BlockPublicAccess", blocks_public_access(configs.get(request.bucket, PUBLIC_ACCESS_BLOCK))),
         ]
         versioning = configs.get(request.bucket, "versioning")
         if versioning:

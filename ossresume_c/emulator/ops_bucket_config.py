@@ -1,8 +1,10 @@
-"""Bucket configurations OSS stores and returns: put, get and delete each kind, and the bucket ACL.
+"""Bucket configurations OSS stores and returns: put, get and delete each kind, and the bucket ACL
+(with what Block Public Access forbids of it).
 
 The documents live in ``root/buckets/<bucket>/config/<sub-resource>``, replaced atomically,
-and go with the bucket when it is deleted. ``bucket_config.py`` says which kinds exist and
-how each is checked.
+and go with the bucket when it is deleted; the account-wide Block Public Access switch lives
+in ``root/config/publicAccessBlock``. ``bucket_config.py`` says which kinds exist and how
+each is checked.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import uuid
 from typing import Callable, Dict, List, Optional
 
-from .bucket_config import KINDS, ConfigKind, check_acl, parse_tag_set, parse_xml
+from .bucket_config import KINDS, ConfigKind, blocks_public_access, check_acl, parse_tag_set, parse_xml
 from .errors import OssError
 from .exchange import Request, Response
 from .ops_common import OWNER, Resource, xml_response
@@ -19,6 +21,8 @@ from .xmlout import Element, document
 
 ACL_FILE = "acl"  # the bucket ACL, as its canned name
 STORAGE_CLASS_FILE = "storage-class"
+PUBLIC_ACCESS_BLOCK = "publicAccessBlock"
+PUBLIC_ACLS = ("public-read", "public-read-write")
 
 
 class BucketConfigs:
@@ -32,21 +36,12 @@ class BucketConfigs:
 
     def get(self, bucket: str, name: str) -> Optional[bytes]:
         """The stored document, or None (also for a bucket deleted meanwhile)."""
-        try:
-            with open(self._path(bucket, name), "rb") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
+        return read_document(self._path(bucket, name))
 
     def put(self, bucket: str, name: str, data: bytes) -> None:
         with self.store.lock:
             self.store.require_bucket(bucket)
-            path = self._path(bucket, name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
+            write_document(self._path(bucket, name), data)
 
     def delete(self, bucket: str, name: str) -> None:
         with self.store.lock:
@@ -61,6 +56,43 @@ class BucketConfigs:
         return data.decode("utf-8") if data else default
 
 
+def account_config_path(store: Store, name: str) -> str:
+    """Where an account-wide (service-level) configuration document lives."""
+    return os.path.join(store.root, "config", name)
+
+
+def read_document(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_document(path: str, data: bytes) -> None:
+    """Replace the document at ``path`` atomically."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def public_access_blocked(store: Store, bucket: str) -> bool:
+    """Block Public Access is on for the account or for this bucket: public ACLs are ignored
+    and cannot be set."""
+    if blocks_public_access(read_document(account_config_path(store, PUBLIC_ACCESS_BLOCK))):
+        return True
+    return blocks_public_access(read_document(os.path.join(store.bucket_dir(bucket), "config", PUBLIC_ACCESS_BLOCK)))
+
+
+def check_public_acl_allowed(store: Store, bucket: str, acl: str) -> None:
+    """A public ACL while Block Public Access is on: 403 AccessDenied, as OSS refuses it."""
+    if acl in PUBLIC_ACLS and public_access_blocked(store, bucket):
+        raise OssError("AccessDenied", "Public ACLs cannot be set while Block Public Access is enabled.",
+                       status=403)
+
+
 ANONYMOUS_READS = frozenset(("GetObject", "HeadObject", "GetObjectMeta"))
 ANONYMOUS_WRITES = frozenset(("PutObject", "AppendObject", "DeleteObject", "InitiateMultipartUpload", "UploadPart",
                               "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts"))
@@ -70,7 +102,7 @@ def anonymous_allowed(store: Store, op: str, bucket: str, key: str) -> bool:
     """Whether the bucket's or object's ACL lets an unsigned request through, as on OSS:
     reads of a public-read object (or of any object of a public-read bucket); writes
     in a public-read-write bucket."""
-    if not bucket or not key or not store.bucket_exists(bucket):
+    if not bucket or not key or not store.bucket_exists(bucket) or public_access_blocked(store, bucket):
         return False
     try:
         with open(os.path.join(store.bucket_dir(bucket), "config", ACL_FILE), "rb") as handle:
@@ -86,7 +118,7 @@ def anonymous_allowed(store: Store, op: str, bucket: str, key: str) -> bool:
     except OssError:
         object_acl = "default"
     effective = bucket_acl if object_acl == "default" else object_acl
-    return effective in ("public-read", "public-read-write")
+    return effective in PUBLIC_ACLS
 
 
 class BucketConfigOps(Resource):
@@ -152,6 +184,8 @@ class BucketConfigOps(Resource):
 
     def put_bucket_acl(self, request: Request) -> Response:
         acl = check_acl(request.header("x-oss-acl") or "")
+        self.store.require_bucket(request.bucket)
+        check_public_acl_allowed(self.store, request.bucket, acl)
         self.configs.put(request.bucket, ACL_FILE, acl.encode())
         return Response(200)
 

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 from .errors import OssError
 from .exchange import Request, Response
 from .object_tags import parse_tagging_document, parse_tagging_header
+from .ops_bucket_config import check_public_acl_allowed
 from .ops_common import OWNER, Resource, quoted, xml_response
 from .store import ObjectMeta
 from .xmlout import Element, document
@@ -52,6 +53,7 @@ class ObjectAttributeOps(Resource):
 
     def put_object_acl(self, request: Request) -> Response:
         acl = check_object_acl(request.header("x-oss-object-acl") or "")
+        check_public_acl_allowed(self.store, request.bucket, acl)
         self._update(request, lambda meta: dataclasses.replace(meta, acl=acl, version=os.urandom(8).hex()))
         return Response(200)
 

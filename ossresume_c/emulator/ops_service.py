@@ -1,16 +1,17 @@
 """The service resource: ListBuckets (GetService), with prefix, marker, max-keys and tag filters;
-DescribeRegions."""
+DescribeRegions; the account-wide Block Public Access switch (Put/Get/DeletePublicAccessBlock)."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Callable, Dict, List, Optional
 
-from .bucket_config import parse_tag_set, parse_xml
+from .bucket_config import parse_tag_set, parse_xml, public_access_block, validate_public_access_block
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
 from .regions import region_infos
-from .ops_bucket_config import STORAGE_CLASS_FILE, BucketConfigs
+from .ops_bucket_config import PUBLIC_ACCESS_BLOCK, STORAGE_CLASS_FILE, BucketConfigs, account_config_path, read_document, write_document
 from .ops_common import OWNER, endpoint_host, Resource, int_param, xml_response
 from .xmlout import Element, document, iso8601
 
@@ -21,7 +22,27 @@ class ServiceOps(Resource):
     OPERATIONS = {
         "ListBuckets": "list_buckets",
         "DescribeRegions": "describe_regions",
+        "PutPublicAccessBlock": "put_public_access_block",
+        "GetPublicAccessBlock": "get_public_access_block",
+        "DeletePublicAccessBlock": "delete_public_access_block",
     }
+
+    def put_public_access_block(self, request: Request) -> Response:
+        body = self.read_xml_body(request)
+        validate_public_access_block(body)
+        write_document(account_config_path(self.store, PUBLIC_ACCESS_BLOCK), body)
+        return Response(200)
+
+    def get_public_access_block(self, request: Request) -> Response:
+        body = read_document(account_config_path(self.store, PUBLIC_ACCESS_BLOCK))
+        return xml_response(body or public_access_block(False))
+
+    def delete_public_access_block(self, request: Request) -> Response:
+        try:
+            os.unlink(account_config_path(self.store, PUBLIC_ACCESS_BLOCK))
+        except FileNotFoundError:
+            pass
+        return Response(204)
 
     def describe_regions(self, request: Request) -> Response:
         return xml_response(document("RegionInfoList", region_infos(self.config.region, request.param("regions"))))

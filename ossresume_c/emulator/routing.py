@@ -43,6 +43,9 @@ OPERATIONS = {
     ("GET", "service", frozenset()): "ListBuckets",
     ("GET", "service", frozenset({"tagging"})): "ListBuckets",  # the tag filter, not a sub-resource here
     ("GET", "service", frozenset({"regions"})): "DescribeRegions",
+    ("PUT", "service", frozenset({"publicAccessBlock"})): "PutPublicAccessBlock",
+    ("GET", "service", frozenset({"publicAccessBlock"})): "GetPublicAccessBlock",
+    ("DELETE", "service", frozenset({"publicAccessBlock"})): "DeletePublicAccessBlock",
     ("PUT", "bucket", frozenset()): "PutBucket",
     ("DELETE", "bucket", frozenset()): "DeleteBucket",
     ("GET", "bucket", frozenset()): "ListObjects",
