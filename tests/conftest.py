@@ -122,3 +122,11 @@ def dask_client():
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
             yield client
+
+
+@pytest.fixture(params=["v1", "v4"])
+def bucket(oss_emulator, request):
+    """The test's emulator bucket through oss2, once with V1 and once with V4 signing."""
+    oss2 = pytest.importorskip("oss2")
+    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
+    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)

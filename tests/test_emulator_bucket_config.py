@@ -14,11 +14,6 @@ from ossresume_c.emulator.errors import OssError
 oss2 = pytest.importorskip("oss2")
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth_ = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth_, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 def _raw(emu, method, bucket, key, query, headers=None, body=b""):
     """A V1-signed request straight over http.client: (status, headers, body)."""

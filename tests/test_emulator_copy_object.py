@@ -14,11 +14,6 @@ from ossresume_c.emulator.errors import OssError
 oss2 = pytest.importorskip("oss2")
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 @given(st.integers(0, 10_000), st.text(max_size=20))
 def test_source_range_is_inside_the_object_or_the_whole(size, header):

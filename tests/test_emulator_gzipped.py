@@ -17,11 +17,6 @@ from ossresume_c.emulator.gzipped import wants_gzip, write_chunked_gzip
 oss2 = pytest.importorskip("oss2")
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 def test_what_is_compressed():
     assert wants_gzip("gzip, deflate", "text/plain", 1024, 200)

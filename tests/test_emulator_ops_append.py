@@ -10,11 +10,6 @@ oss2 = pytest.importorskip("oss2")
 from ossresume_c.native import crc64
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 def test_appends_accumulate_content_and_crc64(bucket):
     pieces = [b"first ", b"", b"second piece ", bytes(range(256)) * 700]

@@ -13,11 +13,6 @@ oss2 = pytest.importorskip("oss2")
 TAG_TEXT = st.text(st.sampled_from("abcXYZ019 +-=._:/@"), max_size=12)
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 @given(st.dictionaries(TAG_TEXT.filter(bool), TAG_TEXT, max_size=10))
 def test_tagging_header_round_trip(tags):

@@ -14,11 +14,6 @@ from ossresume_c import auth
 oss2 = pytest.importorskip("oss2")
 
 
-@pytest.fixture(params=["v1", "v4"])
-def bucket(oss_emulator, request):
-    auth = oss2.make_auth(oss_emulator.access_key_id, oss_emulator.access_key_secret, request.param)
-    return oss2.Bucket(auth, oss_emulator.endpoint, oss_emulator.bucket, region=oss_emulator.region)
-
 
 def _classes(bucket):
     return {o.key: o.storage_class for o in oss2.ObjectIterator(bucket)}
