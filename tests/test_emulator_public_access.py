@@ -57,10 +57,15 @@ def test_bucket_switch_round_trip_and_what_it_forbids(oss_emulator):
     status, body = _raw(emu, "GET", emu.bucket, "", [("bucketInfo", None)])
     assert ET.fromstring(body).findtext("Bucket/BlockPublicAccess") == "true"
     assert _raw(emu, "GET", emu.bucket, "k", [], signed=False)[0] == 403  # the public ACL is ignored
+    public = {"x-oss-object-acl": oss2.OBJECT_ACL_PUBLIC_READ}
     for set_public in (lambda: bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE),
-                       lambda: bucket.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ)):
+                       lambda: bucket.put_object_acl("k", oss2.OBJECT_ACL_PUBLIC_READ),
+                       lambda: bucket.put_object("k2", b"x", headers=public),
+                       lambda: bucket.copy_object(bucket.bucket_name, "k", "k2", headers=public),
+                       lambda: bucket.init_multipart_upload("k2", headers=public)):
         with pytest.raises(oss2.exceptions.AccessDenied):
             set_public()
+    assert not bucket.object_exists("k2")
     bucket.put_bucket_acl(oss2.BUCKET_ACL_PRIVATE)  # non-public ACLs stay allowed
     assert _raw(emu, "PUT", emu.bucket, "", sub, body=b"<PublicAccessBlockConfiguration><BlockPublicAccess>"
                 b"maybe</BlockPublicAccess></PublicAccessBlockConfiguration>")[0] == 400

@@ -18,6 +18,7 @@ from .errors import OssError
 from .exchange import Request, Response
 from .object_tags import parse_tagging_header
 from .ops_common import Resource, check_preconditions, http_date, pseudo_etag, quoted, xml_response
+from .ops_bucket_config import check_public_acl_allowed
 from .ops_object_attrs import check_object_acl
 from .routing import check_bucket, check_key
 from .storage_class import requested_storage_class
@@ -127,6 +128,7 @@ class Copier:
             meta_directive = _directive(request, "x-oss-metadata-directive", ("COPY", "REPLACE"))
             tag_directive = _directive(request, "x-oss-tagging-directive", ("Copy", "Replace"))
             acl = check_object_acl(request.header("x-oss-object-acl") or "default")
+            check_public_acl_allowed(self.store, request.bucket, acl)
             tagging = request.header("x-oss-tagging")
             tags = source.tags if tag_directive == "COPY" else parse_tagging_header(tagging or "")
             storage_class = requested_storage_class(self.resource, request)

@@ -53,7 +53,7 @@ class AppendOps(Resource):
         position = int(raw)
         self._check_position(request, position)
         # ACL and tags are the creating append's; OSS ignores them on later appends
-        acl, tags = requested_attributes(request) if position == 0 else ("default", {})
+        acl, tags = requested_attributes(request, self.store) if position == 0 else ("default", {})
         self.check_body(request)
         expected_md5 = declared_md5(request)
         rel, path = self.store.new_data_path(request.bucket)

@@ -69,7 +69,7 @@ class MultipartOps(Resource):
         if request.body is not None:
             request.body.discard(1 << 20)
         content_type = request.header("Content-Type") or "application/octet-stream"
-        acl, tags = requested_attributes(request)
+        acl, tags = requested_attributes(request, self.store)
         headers = self.stored_headers(request)
         headers.update({PENDING_ACL: acl, PENDING_TAGS: tagging_header(tags),  # taken back at Complete
                         PENDING_CLASS: requested_storage_class(self, request)})

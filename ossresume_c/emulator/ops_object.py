@@ -45,7 +45,7 @@ class ObjectOps(Resource):
         if request.header("x-oss-copy-source") is not None:
             return self.copier.copy_object(request)
         self.check_body(request)
-        acl, tags = requested_attributes(request)
+        acl, tags = requested_attributes(request, self.store)
         storage_class = requested_storage_class(self, request)
         self.check_overwrite(request)
         callback = self.read_callback(request)  # a refused callback URL stops the upload before it starts

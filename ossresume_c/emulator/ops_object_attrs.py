@@ -12,7 +12,7 @@ from .exchange import Request, Response
 from .object_tags import parse_tagging_document, parse_tagging_header
 from .ops_bucket_config import check_public_acl_allowed
 from .ops_common import OWNER, Resource, quoted, xml_response
-from .store import ObjectMeta
+from .store import ObjectMeta, Store
 from .xmlout import Element, document
 
 OBJECT_ACLS = ("default", "private", "public-read", "public-read-write")
@@ -25,9 +25,11 @@ def check_object_acl(value: str, name: str = "x-oss-object-acl") -> str:
     return value
 
 
-def requested_attributes(request: Request) -> Tuple[str, Dict[str, str]]:
-    """``(acl, tags)`` a write asks for with ``x-oss-object-acl`` and ``x-oss-tagging``."""
+def requested_attributes(request: Request, store: Store) -> Tuple[str, Dict[str, str]]:
+    """``(acl, tags)`` a write asks for with ``x-oss-object-acl`` and ``x-oss-tagging``; a public
+    ACL while Block Public Access is on is AccessDenied."""
     acl = check_object_acl(request.header("x-oss-object-acl") or "default")
+    check_public_acl_allowed(store, request.bucket, acl)
     tagging = request.header("x-oss-tagging")
     return acl, parse_tagging_header(tagging) if tagging is not None else {}
 
@@ -83,7 +85,7 @@ class ObjectAttributeOps(Resource):
             raise OssError("InvalidArgument", "x-oss-symlink-target is required.", ArgumentName=SYMLINK_HEADER,
                            ArgumentValue="")
         target = unquote(raw_target)
-        acl, tags = requested_attributes(request)
+        acl, tags = requested_attributes(request, self.store)
         etag = os.urandom(16).hex().upper()
         meta = ObjectMeta(
             key=request.key,
