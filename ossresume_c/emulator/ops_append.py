@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Dict, Tuple
 
 from ..native import crc64_combine
 from .errors import OssError
@@ -52,8 +53,9 @@ class AppendOps(Resource):
                            ArgumentValue=raw or "")
         position = int(raw)
         self._check_position(request, position)
-        # ACL and tags are the creating append's; OSS ignores them on later appends
+        # ACL, tags and storage class are the creating append's; OSS ignores them on later appends
         acl, tags = requested_attributes(request, self.store) if position == 0 else ("default", {})
+        storage_class = requested_storage_class(self, request) if position == 0 else ""
         self.check_body(request)
         expected_md5 = declared_md5(request)
         rel, path = self.store.new_data_path(request.bucket)
@@ -64,7 +66,8 @@ class AppendOps(Resource):
                 raise OssError("EntityTooLarge")
             with self.store.lock:
                 self._check_position(request, position)
-                meta = self._appended(request, position, rel, received.size, received.crc64, acl, tags)
+                meta = self._appended(request, position, rel, received.size, received.crc64,
+                                      (acl, tags, storage_class))
                 self.store.commit_object(request.bucket, meta)
         except BaseException:
             os.unlink(path)
@@ -75,20 +78,22 @@ class AppendOps(Resource):
             ("x-oss-hash-crc64ecma", str(meta.crc64)),
         ])
 
-    def _appended(self, request: Request, position: int, rel: str, size: int, crc: int, acl: str,
-                  tags: dict) -> ObjectMeta:
-        """The object's metadata after this append (a new object when position is 0 and none exists)."""
+    def _appended(self, request: Request, position: int, rel: str, size: int, crc: int,
+                  created: Tuple[str, Dict[str, str], str]) -> ObjectMeta:
+        """The object's metadata after this append (a new object when position is 0 and none exists,
+        with the ``created`` ACL, tags and storage class)."""
         now = time.time()
         if position == 0:
             try:
                 self.store.head(request.bucket, request.key)
             except OssError:
+                acl, tags, storage_class = created
                 return ObjectMeta(
                     key=request.key, size=size, etag=pseudo_etag(crc, size), crc64=crc,
                     content_type=request.header("Content-Type") or "application/octet-stream",
                     user_meta=request.user_meta(), headers=self.stored_headers(request), last_modified=now,
                     object_type="Appendable", segments=[(rel, size)], version=os.urandom(8).hex(),
-                    acl=acl, tags=tags, storage_class=requested_storage_class(self, request),
+                    acl=acl, tags=tags, storage_class=storage_class,
                 )
         current = self.store.head(request.bucket, request.key)
         total = current.size + size
