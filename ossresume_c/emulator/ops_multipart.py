@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 
 from ..native import crc64_combine
 from .config import MIN_PART_SIZE
-from .copy_object import Copier
+from .copy_object import CLIENT_ENCRYPTION_META, Copier
 from .errors import OssError
 from .object_tags import parse_tagging_header, tagging_header
 from .ops_object_attrs import check_object_acl, requested_attributes
@@ -45,7 +45,7 @@ def upload_storage_class(upload: UploadMeta) -> str:
 def client_encryption_elements(upload: UploadMeta) -> List[Element]:
     elements: List[Element] = []
     for suffix, tag in CLIENT_ENCRYPTION_ELEMENTS:
-        value = upload.user_meta.get("x-oss-meta-client-side-encryption-" + suffix)
+        value = upload.user_meta.get(CLIENT_ENCRYPTION_META + suffix)
         if value is not None:
             elements.append((tag, value))
     return elements

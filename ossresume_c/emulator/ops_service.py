@@ -10,9 +10,16 @@ from .bucket_config import parse_tag_set, parse_xml, public_access_block, valida
 from .errors import OssError
 from .exchange import Request, Response
 from .listing import paginate
-from .regions import region_infos
-from .ops_bucket_config import PUBLIC_ACCESS_BLOCK, STORAGE_CLASS_FILE, BucketConfigs, account_config_path, read_document, write_document
+from .ops_bucket_config import (
+    PUBLIC_ACCESS_BLOCK,
+    STORAGE_CLASS_FILE,
+    BucketConfigs,
+    account_config_path,
+    read_document,
+    write_document,
+)
 from .ops_common import OWNER, endpoint_host, Resource, int_param, xml_response
+from .regions import region_infos
 from .xmlout import Element, document, iso8601
 
 
@@ -91,7 +98,10 @@ def bucket_tags(configs: BucketConfigs, bucket: str) -> Dict[str, str]:
     return dict(parse_tag_set(parse_xml(document, "Tagging"))) if document else {}
 
 
-def tag_filter(key: Optional[str], value: Optional[str], tagging: Optional[str]) -> Optional[Callable[[Dict[str, str]], bool]]:
+TagFilter = Callable[[Dict[str, str]], bool]
+
+
+def tag_filter(key: Optional[str], value: Optional[str], tagging: Optional[str]) -> Optional[TagFilter]:
     """Which bucket tags ListBuckets keeps: ``tag-key`` (with ``tag-value``, that pair), or
     ``tagging`` (``"k1":"v1","k2":"v2"``, every pair); None when the request filters nothing.
     ``tag-value`` without ``tag-key``, ``tagging`` with either, or bad ``tagging`` is InvalidArgument."""
