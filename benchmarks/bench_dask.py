@@ -3,8 +3,8 @@
 
 1. one big file: ``resumable_upload_file`` with its parts sent by a Dask LocalCluster
    (2 worker processes, presigned URLs) vs threads in this process;
-2. a tree of small files: ``upload_tree`` with its tasks on ``ProcessPoolExecutor(2)``
-   vs threads in this process;
+2. a tree of small files: ``upload_tree`` with its batches of files on
+   ``ProcessPoolExecutor(2)`` and on the LocalCluster vs threads in this process;
 3. the Dask scheduler's cost per task (no-op tasks), which sets the batch size.
 
     PYTHONPATH=. python benchmarks/bench_dask.py [--size-mib 1024] [--files 5000]
@@ -87,6 +87,8 @@ def main() -> None:
             rows = []
             path = work / "big.bin"
             make_file(path, args.size_mib * MiB)
+            root = work / "tree"
+            make_tree(root, args.files, args.file_size)
             with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
                                           host="127.0.0.1", dashboard_address=None) as cluster, \
                     distributed.Client(cluster) as client:
@@ -98,6 +100,8 @@ def main() -> None:
                 # 1. one big file, threads then the cluster
                 t_threads = big_file(emu, path, None, args.threads, args.part_mib * MiB)
                 t_dask = big_file(emu, path, client, args.threads, args.part_mib * MiB)
+                # 2. the small-file tree on the cluster (threads and processes below)
+                p_dask = tree(emu, root, client, 8)
             size = args.size_mib * MiB
             parts = -(-size // (args.part_mib * MiB))
             per = remote_parts.parts_per_task(parts, args.threads)
@@ -107,8 +111,6 @@ def main() -> None:
                          f"{size / t_dask / MiB:,.0f} MiB/s", f"{t_dask / t_threads:.2f}"])
             path.unlink()
             # 2. the small-file tree
-            root = work / "tree"
-            make_tree(root, args.files, args.file_size)
             p_threads = tree(emu, root, None, 8)
             with ProcessPoolExecutor(2) as pool:
                 p_procs = tree(emu, root, pool, 8)
@@ -117,6 +119,9 @@ def main() -> None:
             rows.append([f"{args.files} x {args.file_size} B tree, ProcessPoolExecutor(2)",
                          f"{p_procs:.2f}", f"{args.files / p_procs:,.0f} files/s",
                          f"{p_procs / p_threads:.2f}"])
+            rows.append([f"{args.files} x {args.file_size} B tree, LocalCluster(2)",
+                         f"{p_dask:.2f}", f"{args.files / p_dask:,.0f} files/s",
+                         f"{p_dask / p_threads:.2f}"])
     print(table(rows, ["run", "seconds", "rate", "time vs threads"]))
     print(f"\nDask scheduler: {per_task_ms:.2f} ms per no-op task ({1000 / per_task_ms:,.0f} tasks/s, "
           f"{args.tasks} tasks, 2 workers)")
