@@ -12,11 +12,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import ossresume_c as oss
-from ossresume_c import presigned, remote_files
+from ossresume_c import ops, presigned, remote_files
 from ossresume_c.config import request_options_create
 from ossresume_c.manifest import Manifest
 from ossresume_c.remote_parts import EXPIRY_MARGIN
 from ossresume_c.tree_batches import MAX_FILES, batch_slots
+from ossresume_c.transport import Transport
 from ossresume_c.tree_tasks import PUT, SendContext, Task
 
 from helpers import build_tree, file_crc, get_bytes, head, make_file, options_for
@@ -184,3 +185,49 @@ def test_a_process_pool_worker_killed_mid_batch(oss_emulator, tmp_path):
     assert third.ok and len(third.skipped) == 40
     assert [e["op"] for e in emu.server.request_log() if e.get("bucket") == emu.bucket] == \
         ["ListObjects"]
+
+
+def test_verify_and_delete_travel_in_batches_too(oss_emulator, tmp_path):
+    emu = oss_emulator
+    root = build_tree(tmp_path / "t", {"same.txt": 100, "other.txt": 100, "new.txt": 5})
+    with Transport(options_for(emu)) as t:
+        for key, data in (("k/same.txt", (root / "same.txt").read_bytes()),
+                          ("k/other.txt", b"x" * 100), ("k/gone.txt", b"z")):
+            assert ops.put_object(t, emu.bucket, key, data)[0].is_ok()
+    pool = ScriptedPool(2)
+    with pool:
+        summary = run(emu, root, pool, tmp_path / "m.sqlite", delete=True)
+    assert summary.ok, summary.failed
+    assert summary.skipped == ["k/same.txt"] and summary.deleted == ["k/gone.txt"]
+    assert sorted(summary.uploaded) == ["k/new.txt", "k/other.txt"]
+    kinds = sorted((t.kind, t.key) for b in pool.batches for t in b.tasks)
+    assert kinds == [("delete", "k/gone.txt"), ("put", "k/new.txt"), ("verify", "k/other.txt"),
+                     ("verify", "k/same.txt")]
+    assert all(t.signed for b in pool.batches for t in b.tasks)
+    assert head(emu, "k/gone.txt")[0].code == 404
+    assert get_bytes(emu, "k/other.txt") == (root / "other.txt").read_bytes()
+    assert assert_manifest_tells_the_truth(emu, tmp_path / "m.sqlite", root,
+                                           ["same.txt", "other.txt", "new.txt"]) == \
+        {"same.txt", "other.txt", "new.txt"}
+
+
+def test_cancel_sends_no_more_batches_and_the_rerun_finishes(oss_emulator, tmp_path):
+    files = {f"f{i:03d}": 10 for i in range(300)}
+    root = build_tree(tmp_path / "t", files)
+    cancel = threading.Event()
+    pool = ScriptedPool(1, held=1)
+    with pool:
+        summary = run(oss_emulator, root, pool, tmp_path / "m.sqlite", cancel=cancel,
+                      on_file=lambda outcome: cancel.set())
+    assert summary.counts["uploaded"] >= 1 and summary.counts["cancelled"] >= 1
+    assert summary.counts["uploaded"] + summary.counts["cancelled"] == 300
+    assert not summary.failed
+    sent = {t.key for b in pool.batches for t in b.tasks}
+    assert set(summary.uploaded) <= sent and not set(summary.cancelled) & set(puts_by_key(oss_emulator))
+    recorded = assert_manifest_tells_the_truth(oss_emulator, tmp_path / "m.sqlite", root, files)
+    assert recorded == {k[2:] for k in summary.uploaded}
+    with ScriptedPool(2) as pool:
+        again = run(oss_emulator, root, pool, tmp_path / "m.sqlite")
+    assert again.ok and len(again.uploaded) == summary.counts["cancelled"]
+    for rel in ("f000", "f299"):
+        assert get_bytes(oss_emulator, "k/" + rel) == (root / rel).read_bytes()
