@@ -38,11 +38,14 @@ class BatchLimits:
                              f"{self.bytes} bytes")
 
 
+LIMITS = BatchLimits()      # what the tree engine uses (benchmarks/bench_dask.py tries others)
+
+
 class BatchFormer(Generic[T]):
     """The batch being filled.  :meth:`add` returns the batches it completed, in order
     (none, one, or two when a file too big to share a batch arrives)."""
 
-    def __init__(self, limits: BatchLimits = BatchLimits()) -> None:
+    def __init__(self, limits: BatchLimits = LIMITS) -> None:
         self.limits = limits
         self.items: List[T] = []
         self.bytes = 0

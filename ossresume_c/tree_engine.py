@@ -31,7 +31,7 @@ import time
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-from . import ops
+from . import ops, tree_batches
 from . import status as st
 from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
@@ -107,7 +107,7 @@ class TreeJob:
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
         self.inflight: Dict[Future, Tuple[int, Union[LocalFile, _Batch]]] = {}
         self.in_use = 0
-        self.former: BatchFormer[Tuple[LocalFile, Task]] = BatchFormer()
+        self.former: BatchFormer[Tuple[LocalFile, Task]] = BatchFormer(tree_batches.LIMITS)
         self.workers = executor_workers(executor, threads) if executor is not None else 0
         self.batches_out = 0
         self.consumed = 0
