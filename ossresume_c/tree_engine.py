@@ -253,6 +253,7 @@ class TreeJob:
     def _submit(self, executor: Executor, need: int, local: LocalFile, work: object) -> None:
         while self.in_use + need > self.threads:
             self._record_finished(block=True)
+            self._send_partial()             # small files must not wait behind a big one
             if self.stop.is_set():
                 self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
                 return
@@ -270,7 +271,7 @@ class TreeJob:
         if self.executor is None:
             self._submit(local_pool, 1, local, task)
             return
-        for batch in self.former.add((local, task), local.size):
+        for batch in self.former.add((local, task), task.size):      # a delete carries no bytes
             self._submit_batch(batch)
         self._send_partial()
 
