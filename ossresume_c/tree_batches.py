@@ -8,8 +8,9 @@ worker busy per file) the limit, so tasks carry batches:
 * :class:`BatchFormer` — fills a batch as the walk streams, up to ``files`` files and
   ``bytes`` bytes (a file bigger than ``bytes`` goes alone), and hands it over the
   moment it is full; the caller takes the partial rest with :meth:`BatchFormer.flush`.
-* :func:`send_partial` — a partial batch goes at once while some worker would
-  otherwise sit idle, so the first files of a run, or of a slow walk, do not wait.
+* :func:`idle_workers` and :func:`split_evenly` — a partial batch goes at once while
+  some worker would otherwise sit idle, shared among the idle ones, so the first files
+  of a run, a slow walk's files and the walk's last files do not wait.
 * :func:`batch_slots` — how many batches may be out at once: one running and one
   queued per worker, which bounds the coordinator's memory by what is in flight.
 * :func:`still_fresh` — whether a worker may start a file on presigned URLs that
@@ -72,9 +73,25 @@ class BatchFormer(Generic[T]):
         return batch
 
 
-def send_partial(outstanding: int, workers: int) -> bool:
-    """Whether a partial batch should go now: some worker has nothing to run."""
-    return outstanding < max(1, workers)
+def idle_workers(outstanding: int, workers: int) -> int:
+    """Workers with nothing to run while ``outstanding`` batches are out: as many
+    pieces as the partial batch goes in now (none: it keeps filling)."""
+    return max(0, max(1, workers) - outstanding)
+
+
+def split_evenly(items: List[T], pieces: int) -> List[List[T]]:
+    """``items`` in order, cut into ``pieces`` (at most one per item) whose sizes differ
+    by one at most."""
+    count = min(max(1, pieces), len(items))
+    if count == 0:
+        return []
+    size, extra = divmod(len(items), count)
+    out, start = [], 0
+    for n in range(count):
+        end = start + size + (1 if n < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
 
 
 def batch_slots(workers: int) -> int:

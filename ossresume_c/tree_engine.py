@@ -42,7 +42,7 @@ from .params import ResumableCltParams, create_resumable_clt_params
 from .read_ahead import PAUSED, ReadAhead
 from .remote_files import EXPIRED, presigned_batch, send_files
 from .transport import Transport
-from .tree_batches import BatchFormer, batch_slots, send_partial
+from .tree_batches import BatchFormer, batch_slots, idle_workers, split_evenly
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
 from .tree_tasks import (DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc,
@@ -275,9 +275,12 @@ class TreeJob:
             self._submit_batch(batch)
         self._send_partial()
 
-    def _send_partial(self) -> None:
-        if len(self.former) and send_partial(self.batches_out, self.workers):
-            self._submit_batch(self.former.flush() or [])
+    def _send_partial(self, last: bool = False) -> None:
+        """The partial batch, shared among the idle workers (the ``last`` one goes anyway)."""
+        idle = idle_workers(self.batches_out, self.workers)
+        if len(self.former) and (idle or last):
+            for piece in split_evenly(self.former.flush() or [], idle):
+                self._submit_batch(piece)
 
     def _submit_batch(self, items: _Batch) -> None:
         """Presign ``items`` and submit them as one task, once a batch slot is free."""
@@ -395,9 +398,7 @@ class TreeJob:
                 return
 
     def _drain(self) -> None:
-        rest = self.former.flush()
-        if rest:
-            self._submit_batch(rest)
+        self._send_partial(last=True)
         while self.inflight:
             self._record_finished(block=True)
             for future in [f for f in self.inflight if f.done()]:   # events lost to a Ctrl-C

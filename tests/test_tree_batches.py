@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from ossresume_c.tree_batches import (MAX_BYTES, MAX_FILES, BatchFormer, BatchLimits, batch_slots,
-                                      send_partial, still_fresh)
+                                      idle_workers, split_evenly, still_fresh)
 
 limits_st = hs.builds(BatchLimits, hs.integers(1, 12), hs.integers(1, 5000))
 sizes_st = hs.lists(hs.integers(0, 6000), max_size=120)
@@ -78,12 +78,25 @@ def test_the_defaults_bound_count_and_bytes():
 
 
 @given(hs.integers(0, 1000), hs.integers(0, 500))
-def test_partial_batches_go_only_to_an_idle_worker_and_slots_hold_one_queued_each(out, workers):
-    assert send_partial(out, workers) == (out < max(1, workers))
+def test_partial_batches_go_only_to_idle_workers_and_slots_hold_one_queued_each(out, workers):
+    idle = idle_workers(out, workers)
+    assert idle == max(0, max(1, workers) - out)
     slots = batch_slots(workers)
     assert slots == 2 * max(1, workers)
-    if send_partial(out, workers):
-        assert out < slots                  # a partial batch never waits for a slot
+    if out <= slots:                        # never more are out
+        assert out + idle <= slots          # sending the pieces never waits for a slot
+
+
+@given(hs.lists(hs.integers(), max_size=300), hs.integers(0, 64))
+def test_a_partial_batch_is_shared_evenly_in_order(items, pieces):
+    split = split_evenly(items, pieces)
+    assert [x for piece in split for x in piece] == items
+    if items:
+        assert len(split) == min(max(1, pieces), len(items))
+        sizes = [len(piece) for piece in split]
+        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    else:
+        assert split == []
 
 
 @given(hs.integers(0, 10**10), hs.integers(-10**6, 10**6), hs.integers(0, 3600))
