@@ -5,22 +5,24 @@
    (2 worker processes, presigned URLs) vs threads in this process;
 2. a tree of small files: ``upload_tree`` with its files in batches on
    ``ProcessPoolExecutor(2)`` and on the LocalCluster vs threads in this process, for
-   several batch sizes (1 file a task is how the engine shipped them before batching);
+   several batch sizes (1 file a task is how the engine shipped them before batching),
+   ``--rounds`` rounds interleaved, medians reported;
 3. the Dask scheduler's cost per task (no-op tasks), which sets the batch size.
 
     PYTHONPATH=. python benchmarks/bench_dask.py [--size-mib 1024] [--files 5000] \
-        [--batch-files 1,16,64,256]
+        [--batch-files 1,16,64,256] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import table  # noqa: E402
@@ -94,12 +96,17 @@ def tree(emu, root: Path, executor, threads: int,
     return wall, cpu
 
 
-def tree_row(name: str, files: int, timed: Tuple[float, float], baseline: float, pool=None,
-             limit=None) -> list:
-    wall, cpu = timed
-    tasks = f"{pool.tasks} ({pool.files / max(1, pool.tasks):.0f})" if pool is not None else "-"
-    return [name, str(limit) if limit else "-", tasks, f"{wall:.2f}", f"{files / wall:,.0f} files/s",
-            f"{wall / baseline:.2f}", f"{cpu / files * 1000:.3f}"]
+def tree_rows(runs: Dict[Tuple[str, int], List[Tuple[float, float, str]]], files: int) -> List[list]:
+    """One row per configuration: the median of its rounds, against the threads' median."""
+    baseline = statistics.median(wall for wall, _cpu, _tasks in runs[("threads", 0)])
+    rows = []
+    for (name, limit), timed in runs.items():
+        wall = statistics.median(t[0] for t in timed)
+        cpu = statistics.median(t[1] for t in timed)
+        rows.append([name, str(limit) if limit else "-", timed[-1][2], str(len(timed)),
+                     f"{wall:.2f}", f"{files / wall:,.0f} files/s", f"{wall / baseline:.2f}",
+                     f"{cpu / files * 1000:.3f}"])
+    return rows
 
 
 def main() -> None:
@@ -112,6 +119,8 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=2000, help="no-op tasks for the scheduler cost")
     ap.add_argument("--batch-files", default="1,16,64,256",
                     help="files-per-task limits tried on the cluster (the engine's is 256)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of the tree runs, interleaved (limits under 64 run once)")
     args = ap.parse_args()
     limits = [int(n) for n in args.batch_files.split(",")]
     import distributed
@@ -139,16 +148,29 @@ def main() -> None:
                 # 1. one big file, threads then the cluster
                 t_threads = big_file(emu, path, None, args.threads, args.part_mib * MiB)
                 t_dask = big_file(emu, path, client, args.threads, args.part_mib * MiB)
-                # 2. the small-file tree: threads, then the cluster at each batch size
-                p_timed = tree(emu, root, None, 8)
-                p_threads = p_timed[0]
-                trees = [tree_row(f"{args.files} x {args.file_size} B tree, threads", args.files,
-                                  p_timed, p_threads)]
-                for limit in limits:
-                    counted = CountingClient(client, pure=False)
-                    timed = tree(emu, root, counted, 8, limit)
-                    trees.append(tree_row(f"{args.files} x {args.file_size} B tree, LocalCluster(2)",
-                                          args.files, timed, p_threads, counted, limit))
+                # 2. the small-file tree: threads, the cluster at each batch size, a process
+                # pool with one file a task and with the engine's batches; rounds interleaved
+                configs = [("threads", 0)] + [("LocalCluster(2)", n) for n in limits] + \
+                    [("ProcessPoolExecutor(2)", 1), ("ProcessPoolExecutor(2)", tree_batches.MAX_FILES)]
+                runs: Dict[Tuple[str, int], List[Tuple[float, float, str]]] = {c: [] for c in configs}
+                for round_ in range(args.rounds):
+                    for name, limit in configs:
+                        if round_ and 0 < limit < 64:
+                            continue                  # slow and far from the choice: once
+                        counted: Counting
+                        if name == "threads":
+                            wall, cpu = tree(emu, root, None, 8)
+                            runs[(name, limit)].append((wall, cpu, "-"))
+                            continue
+                        if name.startswith("Local"):
+                            counted = CountingClient(client, pure=False)
+                            wall, cpu = tree(emu, root, counted, 8, limit)
+                        else:
+                            with CountingPool(2) as pool:
+                                wall, cpu = tree(emu, root, pool, 8, limit)
+                            counted = pool
+                        each = counted.files / max(1, counted.tasks)
+                        runs[(name, limit)].append((wall, cpu, f"{counted.tasks} ({each:.0f})"))
             size = args.size_mib * MiB
             parts = -(-size // (args.part_mib * MiB))
             per = remote_parts.parts_per_task(parts, args.threads)
@@ -157,17 +179,11 @@ def main() -> None:
             rows.append([f"{args.size_mib} MiB file, LocalCluster(2)", f"{t_dask:.2f}",
                          f"{size / t_dask / MiB:,.0f} MiB/s", f"{t_dask / t_threads:.2f}"])
             path.unlink()
-            # 2. the small-file tree on a process pool: one file a task, then the engine's batches
-            for limit in (1, tree_batches.MAX_FILES):
-                with CountingPool(2) as pool:
-                    timed = tree(emu, root, pool, 8, limit)
-                trees.append(tree_row(f"{args.files} x {args.file_size} B tree, "
-                                      "ProcessPoolExecutor(2)", args.files, timed, p_threads, pool,
-                                      limit))
     print(table(rows, ["run", "seconds", "rate", "time vs threads"]))
-    print()
-    print(table(trees, ["run", "files/task limit", "tasks (files each)", "seconds", "rate",
-                        "time vs threads", "this process's CPU ms/file"]))
+    print(f"\n{args.files} x {args.file_size} B tree (medians of the rounds):")
+    print(table(tree_rows(runs, args.files), ["run", "files/task limit", "tasks (files each)",
+                                              "rounds", "seconds", "rate", "time vs threads",
+                                              "this process's CPU ms/file"]))
     print(f"\nDask scheduler: {per_task_ms:.2f} ms per no-op task ({1000 / per_task_ms:,.0f} tasks/s, "
           f"{args.tasks} tasks, 2 workers)")
     print(f"{parts} parts of {args.part_mib} MiB, {args.threads} batches in flight: "
