@@ -3,27 +3,32 @@
 
 1. one big file: ``resumable_upload_file`` with its parts sent by a Dask LocalCluster
    (2 worker processes, presigned URLs) vs threads in this process;
-2. a tree of small files: ``upload_tree`` with its tasks on ``ProcessPoolExecutor(2)``
-   vs threads in this process;
+2. a tree of small files: ``upload_tree`` with its files in batches on
+   ``ProcessPoolExecutor(2)`` and on the LocalCluster vs threads in this process, for
+   several batch sizes (1 file a task is how the engine shipped them before batching),
+   ``--rounds`` rounds interleaved, medians reported;
 3. the Dask scheduler's cost per task (no-op tasks), which sets the batch size.
 
-    PYTHONPATH=. python benchmarks/bench_dask.py [--size-mib 1024] [--files 5000]
+    PYTHONPATH=. python benchmarks/bench_dask.py [--size-mib 1024] [--files 5000] \
+        [--batch-files 1,16,64,256] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import table  # noqa: E402
 
 import ossresume_c as oss  # noqa: E402
-from ossresume_c import remote_parts  # noqa: E402
+from ossresume_c import remote_parts, tree_batches  # noqa: E402
 from ossresume_c.emulator import start_emulator  # noqa: E402
 
 MiB = 1 << 20
@@ -59,15 +64,49 @@ def big_file(emu, path: Path, executor, threads: int, part_size: int) -> float:
     return wall
 
 
-def tree(emu, root: Path, executor, threads: int) -> float:
+class Counting:
+    """Counts the batches (tasks) of a tree and their files that an executor is given."""
+
+    tasks = files = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        batch = args[0] if args else None
+        if hasattr(batch, "tasks"):
+            self.tasks += 1
+            self.files += len(batch.tasks)
+        return super().submit(fn, *args, **kwargs)  # type: ignore[misc]
+
+
+class CountingPool(Counting, ProcessPoolExecutor):
+    pass
+
+
+def tree(emu, root: Path, executor, threads: int,
+         batch_files: int = tree_batches.MAX_FILES) -> Tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (the coordinator's, on an executor)."""
+    tree_batches.LIMITS = tree_batches.BatchLimits(batch_files, tree_batches.MAX_BYTES)
     options = oss.request_options_create(endpoint=emu.endpoint, access_key_id=emu.access_key_id,
                                          access_key_secret=emu.access_key_secret, region=emu.region)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = oss.upload_tree(options, str(root), "bench", f"t{time.time_ns()}/", threads=threads,
                               manifest=False, enable_checkpoint=False, executor=executor)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    tree_batches.LIMITS = tree_batches.BatchLimits()
     assert summary.ok, list(summary.failed.items())[:3]
-    return wall
+    return wall, cpu
+
+
+def tree_rows(runs: Dict[Tuple[str, int], List[Tuple[float, float, str]]], files: int) -> List[list]:
+    """One row per configuration: the median of its rounds, against the threads' median."""
+    baseline = statistics.median(wall for wall, _cpu, _tasks in runs[("threads", 0)])
+    rows = []
+    for (name, limit), timed in runs.items():
+        wall = statistics.median(t[0] for t in timed)
+        cpu = statistics.median(t[1] for t in timed)
+        rows.append([name, str(limit) if limit else "-", timed[-1][2], str(len(timed)),
+                     f"{wall:.2f}", f"{files / wall:,.0f} files/s", f"{wall / baseline:.2f}",
+                     f"{cpu / files * 1000:.3f}"])
+    return rows
 
 
 def main() -> None:
@@ -78,8 +117,17 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--file-size", type=int, default=4096)
     ap.add_argument("--tasks", type=int, default=2000, help="no-op tasks for the scheduler cost")
+    ap.add_argument("--batch-files", default="1,16,64,256",
+                    help="files-per-task limits tried on the cluster (the engine's is 256)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of the tree runs, interleaved (limits under 64 run once)")
     args = ap.parse_args()
+    limits = [int(n) for n in args.batch_files.split(",")]
     import distributed
+    from distributed.cfexecutor import ClientExecutor
+
+    class CountingClient(Counting, ClientExecutor):
+        pass
 
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         work = Path(tmp)
@@ -87,6 +135,8 @@ def main() -> None:
             rows = []
             path = work / "big.bin"
             make_file(path, args.size_mib * MiB)
+            root = work / "tree"
+            make_tree(root, args.files, args.file_size)
             with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
                                           host="127.0.0.1", dashboard_address=None) as cluster, \
                     distributed.Client(cluster) as client:
@@ -98,6 +148,29 @@ def main() -> None:
                 # 1. one big file, threads then the cluster
                 t_threads = big_file(emu, path, None, args.threads, args.part_mib * MiB)
                 t_dask = big_file(emu, path, client, args.threads, args.part_mib * MiB)
+                # 2. the small-file tree: threads, the cluster at each batch size, a process
+                # pool with one file a task and with the engine's batches; rounds interleaved
+                configs = [("threads", 0)] + [("LocalCluster(2)", n) for n in limits] + \
+                    [("ProcessPoolExecutor(2)", 1), ("ProcessPoolExecutor(2)", tree_batches.MAX_FILES)]
+                runs: Dict[Tuple[str, int], List[Tuple[float, float, str]]] = {c: [] for c in configs}
+                for round_ in range(args.rounds):
+                    for name, limit in configs:
+                        if round_ and 0 < limit < 64:
+                            continue                  # slow and far from the choice: once
+                        counted: Counting
+                        if name == "threads":
+                            wall, cpu = tree(emu, root, None, 8)
+                            runs[(name, limit)].append((wall, cpu, "-"))
+                            continue
+                        if name.startswith("Local"):
+                            counted = CountingClient(client, pure=False)
+                            wall, cpu = tree(emu, root, counted, 8, limit)
+                        else:
+                            with CountingPool(2) as pool:
+                                wall, cpu = tree(emu, root, pool, 8, limit)
+                            counted = pool
+                        each = counted.files / max(1, counted.tasks)
+                        runs[(name, limit)].append((wall, cpu, f"{counted.tasks} ({each:.0f})"))
             size = args.size_mib * MiB
             parts = -(-size // (args.part_mib * MiB))
             per = remote_parts.parts_per_task(parts, args.threads)
@@ -106,22 +179,17 @@ def main() -> None:
             rows.append([f"{args.size_mib} MiB file, LocalCluster(2)", f"{t_dask:.2f}",
                          f"{size / t_dask / MiB:,.0f} MiB/s", f"{t_dask / t_threads:.2f}"])
             path.unlink()
-            # 2. the small-file tree
-            root = work / "tree"
-            make_tree(root, args.files, args.file_size)
-            p_threads = tree(emu, root, None, 8)
-            with ProcessPoolExecutor(2) as pool:
-                p_procs = tree(emu, root, pool, 8)
-            rows.append([f"{args.files} x {args.file_size} B tree, threads", f"{p_threads:.2f}",
-                         f"{args.files / p_threads:,.0f} files/s", "1.00"])
-            rows.append([f"{args.files} x {args.file_size} B tree, ProcessPoolExecutor(2)",
-                         f"{p_procs:.2f}", f"{args.files / p_procs:,.0f} files/s",
-                         f"{p_procs / p_threads:.2f}"])
     print(table(rows, ["run", "seconds", "rate", "time vs threads"]))
+    print(f"\n{args.files} x {args.file_size} B tree (medians of the rounds):")
+    print(table(tree_rows(runs, args.files), ["run", "files/task limit", "tasks (files each)",
+                                              "rounds", "seconds", "rate", "time vs threads",
+                                              "this process's CPU ms/file"]))
     print(f"\nDask scheduler: {per_task_ms:.2f} ms per no-op task ({1000 / per_task_ms:,.0f} tasks/s, "
           f"{args.tasks} tasks, 2 workers)")
     print(f"{parts} parts of {args.part_mib} MiB, {args.threads} batches in flight: "
           f"{per} part(s) per task, {-(-parts // per)} tasks")
+    print(f"Tree batches of up to {tree_batches.MAX_FILES} files: {per_task_ms / tree_batches.MAX_FILES:.3f} ms "
+          f"of scheduler time per file ({per_task_ms:.2f} ms a task)")
 
 
 if __name__ == "__main__":

@@ -160,8 +160,10 @@ def _has_header(headers: Mapping[str, str], name: str) -> bool:
     return any(k.lower() == low for k in headers)
 
 
+@lru_cache(maxsize=4096)
 def _rfc3986(text: str) -> str:
-    # quote() never escapes A-Za-z0-9 and "_.-~"; safe="" makes it escape "/" too.
+    # quote() never escapes A-Za-z0-9 and "_.-~"; safe="" makes it escape "/" too.  Cached:
+    # a presigned query repeats its names, date, expiry and credential for every request.
     return quote(text, safe="")
 
 

@@ -39,6 +39,19 @@ def resolve_executor(executor: object) -> Optional[Executor]:
                     f"dask.distributed.Client, not {type(executor).__name__}")
 
 
+def executor_workers(executor: Executor, default: int) -> int:
+    """How many tasks ``executor`` runs at once: a process or thread pool's workers, a
+    Dask cluster's worker threads (asked once); ``default`` when it does not say."""
+    client = getattr(executor, "_client", None)
+    if client is not None and is_dask_client(client):
+        try:
+            return max(1, sum(client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - a scheduler that does not answer: its tasks will tell
+            return default
+    count = getattr(executor, "_max_workers", None)
+    return count if isinstance(count, int) and count > 0 else default
+
+
 def start_workers(pool: ProcessPoolExecutor) -> None:
     """Fork a pool's workers now, before any checkpoint is locked: a worker forked
     later would inherit the lock and hold it past a killed coordinator."""

@@ -1,5 +1,6 @@
 """Transfers on a Dask cluster (``executor=client``): one file's parts across two worker
-processes, no secret on the workers, a worker killed mid-part, a closed client."""
+processes, no secret on the workers, a worker killed mid-part or mid-batch of a tree's files,
+a closed client."""
 from __future__ import annotations
 
 import logging
@@ -132,3 +133,53 @@ def test_a_tree_across_the_cluster(oss_emulator, tmp_path, dask_client):
         assert_object_is(oss_emulator, "t/" + rel, str(root / rel))
     parts = upload_part_requests(oss_emulator, "t/big/three-parts.bin")
     assert sorted(int(e["part_number"]) for e in parts) == [1, 2, 3]
+
+
+def test_a_worker_killed_mid_batch_has_the_batch_run_elsewhere(oss_emulator, tmp_path,
+                                                               dask_client):
+    """The tree's batches on the cluster: a worker killed while it sends a batch, the
+    batch runs again on another; the manifest is right and a re-run only lists."""
+    from helpers import build_tree
+    from ossresume_c.manifest import Manifest
+    emu = oss_emulator
+    files = {f"f{i:03d}.txt": 2000 + i for i in range(40)}
+    root = build_tree(tmp_path / "tree", files, seed=5)
+    manifest = str(tmp_path / "m.sqlite")
+    # the last file's PutObject is held by the server: its batch is surely running
+    rule = emu.server.add_fault(op="PutObject", action="delay", seconds=5, bucket=emu.bucket,
+                                key="t/f039.txt", count=1)
+
+    def tree():
+        return oss.upload_tree(options_for(emu), str(root), emu.bucket, "t/", threads=4,
+                               manifest=manifest, checkpoint_dir=str(tmp_path / "cp"),
+                               executor=dask_client)
+
+    pids = dask_client.run(os.getpid)
+    result: dict = {}
+    runner = threading.Thread(target=lambda: result.update(summary=tree()))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while runner.is_alive() and time.monotonic() < deadline and \
+            not any(f["id"] == rule and f["fired"] for f in emu.server.faults()):
+        time.sleep(0.02)      # polling the server's state, not waiting for an outcome
+    busy = [w for w, keys in dask_client.processing().items()
+            if any("send_files" in str(k) for k in keys)]
+    assert busy
+    for worker in busy:
+        os.kill(pids[worker], signal.SIGKILL)
+    runner.join(300)
+    assert not runner.is_alive()
+    summary = result["summary"]
+    assert summary.ok, list(summary.failed.items())[:3]
+    for rel in files:
+        assert_object_is(emu, "t/" + rel, str(root / rel))
+    with Manifest(manifest) as m:
+        for rel in files:
+            row = m.get("t/" + rel)
+            assert row is not None and row.crc64 == file_crc(str(root / rel))
+    emu.server.clear_request_log()
+    again = tree()
+    assert again.ok and len(again.skipped) == 40
+    assert [e["op"] for e in emu.server.request_log() if e.get("bucket") == emu.bucket] == \
+        ["ListObjects"]
+    dask_client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker

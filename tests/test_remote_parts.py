@@ -183,7 +183,7 @@ def test_tree_tasks_on_a_process_pool_are_presigned_too(oss_emulator, tmp_path):
     secret = oss_emulator.access_key_secret.encode()
     shipped = [pickle.loads(blob) for blob in pool.shipped]
     assert not any(secret in blob for blob in pool.shipped)
-    small = [args[1] for fn, args, _kw in shipped if fn.__name__ == "run_task"]
+    small = [t for fn, args, _kw in shipped if fn.__name__ == "send_files" for t in args[0].tasks]
     assert sorted(t.key for t in small) == ["t/a.txt", "t/b/c.json"]
     assert all(dict(t.signed)["PUT"] for t in small)
     assert sum(fn is remote_parts.send_batch for fn, _a, _kw in shipped) >= 1   # big.bin's parts
