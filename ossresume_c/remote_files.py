@@ -13,11 +13,10 @@ for the coordinator to presign again.  Only the coordinator writes the manifest.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
@@ -56,9 +55,9 @@ def _threads(count: int) -> ThreadPoolExecutor:
 
 
 def send_files(batch: FileBatch) -> List[TaskResult]:
-    """Worker: send every file of ``batch``; one result per task, in order.  Never
-    raises for OSS, network or file errors (they are the results' Statuses, a file
-    error naming this worker)."""
+    """Worker: send every file of ``batch``, ``FILES_AT_ONCE`` at a time (each thread
+    takes the next file when it is done); one result per task, in order.  Never raises
+    for OSS, network or file errors (they are the results' Statuses, naming this worker)."""
     where = worker_name()
 
     def one(task: Task) -> TaskResult:
@@ -66,23 +65,41 @@ def send_files(batch: FileBatch) -> List[TaskResult]:
             return TaskResult(_bare(task), EXPIRED, st.Status(0))
         return _small(run_task(batch.ctx, task), where)
 
-    count = max(1, min(FILES_AT_ONCE, batch.ctx.pool_size, len(batch.tasks)))
-    return list(_threads(count).map(one, batch.tasks))
+    todo = iter(enumerate(batch.tasks))
+    lock = threading.Lock()
+    found: Dict[int, TaskResult] = {}
+
+    def drain() -> None:
+        """One sending thread: the batch's next file until none is left."""
+        while True:
+            with lock:
+                nxt = next(todo, None)
+            if nxt is None:
+                return
+            found[nxt[0]] = one(nxt[1])
+
+    count = max(1, min(FILES_AT_ONCE, batch.ctx.pool_size))
+    threads = [_threads(count).submit(drain) for _ in range(min(count, len(batch.tasks)))]
+    wait(threads)                     # all of them, even when one has failed
+    for thread in threads:
+        thread.result()
+    return [found[i] for i in range(len(batch.tasks))]
 
 
 def _bare(task: Task) -> Task:
-    return dataclasses.replace(task, signed=())
+    return Task(task.kind, task.key, task.path, task.size)
 
 
 def _small(result: TaskResult, where: str) -> TaskResult:
-    """``result`` without what the coordinator does not need back: the presigned
-    queries and the reply's headers and body."""
+    """``result`` (made for this call) without what the coordinator does not need
+    back: the presigned queries and the reply's headers and body."""
     s = result.status
     message = s.error_msg
     if result.action == "failed":             # say which machine had it
         message = f"{message} (on {where})".lstrip()
-    return dataclasses.replace(result, task=_bare(result.task),
-                               status=st.Status(s.code, s.error_code, message, s.req_id))
+    result.task = _bare(result.task)
+    result.status = st.Status(s.code, s.error_code, message, s.req_id)
+    return result
 
 
 # -- the coordinator side ----------------------------------------------------------------

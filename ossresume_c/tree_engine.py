@@ -306,6 +306,8 @@ class TreeJob:
         self.batches_out -= 1
         try:
             results: List[TaskResult] = future.result()
+            if len(results) != len(items):
+                raise ValueError(f"{len(results)} results for {len(items)} files")
         except Exception as exc:  # noqa: BLE001 - a lost worker fails its batch, not the run
             status = self._lost(exc, len(items))
             results = [TaskResult(task, "failed", status) for _local, task in items]

@@ -5,7 +5,8 @@ A task names a file and what to do with it (``put``: upload a one-part file,
 :class:`TaskResult` holding the Status and what the manifest records.  Tasks take
 a :class:`SendContext` (options, bucket, headers) and keep one transport per
 process, so they run the same in this process's threads or in worker processes
-(the ``executor=`` seam of SCALE §3).  Files of more than one part are not tasks:
+(the ``executor=`` seam of SCALE §3, where they travel presigned, in batches:
+``remote_files``).  Files of more than one part are not tasks:
 the coordinator runs them through the resumable engine in its own threads.
 """
 from __future__ import annotations
