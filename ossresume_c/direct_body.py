@@ -87,6 +87,8 @@ def receive(resp: Any, fd: int, offset: int, length: int) -> Optional[int]:
                                    buf, crc)
     except (ConnectionError, TimeoutError, native.PartWriteError):
         raise
+    except socket.timeout as exc:          # Python 3.9: not yet the same class as TimeoutError
+        raise TimeoutError(f"receiving the body: {exc}") from exc
     except OSError as exc:       # ssl.SSLError and other socket errors: a broken stream
         raise ConnectionError(f"receiving the body: {type(exc).__name__}: {exc}") from exc
     _finished(resp.raw, hr)

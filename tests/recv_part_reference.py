@@ -28,7 +28,7 @@ def recv_part(sock: socket.socket, fd: int, offset: int, length: int, buf_len: i
         while have < want:
             try:
                 r = sock.recv_into(buf[have:want])
-            except TimeoutError:
+            except (TimeoutError, socket.timeout):     # the same class from Python 3.10
                 outcome, err = SOCKET, errno.ETIMEDOUT
                 break
             except OSError as exc:
