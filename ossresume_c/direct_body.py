@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import socket
 import ssl
 import threading
@@ -57,9 +58,15 @@ def direct_socket(resp: Any, length: int) -> Optional[socket.socket]:
     if getattr(raw, "_fp_bytes_read", None) != 0 or getattr(raw, "length_remaining", length) != length:
         return None
     encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("", "identity") or sock.gettimeout() == 0:
+    if encoding not in ("", "identity") or sock.gettimeout() == 0 or sock.fileno() < 0:
+        return None
+    if not _is_tls(sock) and os.name != "posix":     # csrc/recv_part.c receives on POSIX only
         return None
     return sock
+
+
+def _is_tls(sock: socket.socket) -> bool:
+    return hasattr(sock, "do_handshake")       # an ssl.SSLSocket: decrypted by Python's ssl
 
 
 def receive(resp: Any, fd: int, offset: int, length: int) -> Optional[int]:
@@ -80,7 +87,7 @@ def receive(resp: Any, fd: int, offset: int, length: int) -> Optional[int]:
         if not n:
             raise ConnectionError(f"the body ended {length} bytes early")
         crc = _write(fd, offset, view[:n], 0)
-        if hasattr(sock, "do_handshake"):      # an ssl.SSLSocket: decrypt in Python's ssl
+        if _is_tls(sock):
             crc = _receive_tls(sock, fd, offset + n, length - n, view, crc)
         else:
             crc = native.recv_part(sock.fileno(), sock.gettimeout(), fd, offset + n, length - n,
