@@ -70,6 +70,30 @@ int osr_read_part(int fd, int64_t offset, int64_t length,
 int osr_write_part(int fd, int64_t offset, const void *buf, int64_t len,
                    uint64_t crc_seed, uint64_t *crc_out);
 
+/* ---- A response body from a socket straight into a file (recv_part.c) -----
+ * osr_recv_part receives exactly `length` bytes from the connected stream
+ * socket `sock` and writes them at [offset, offset+length) of fd: recv into
+ * buf (reused, up to buf_len bytes per round, so that it is still in cache),
+ * then pwrite + CRC-64 update (seeded with crc_seed) of what arrived.  A
+ * non-blocking socket (EAGAIN) waits with poll for up to timeout_ms per wait
+ * (-1: no limit); EINTR is retried.  Returns one of OSR_RECV_*: OK when all
+ * `length` bytes were written; SOCKET (recv/poll failed: *err_out = errno,
+ * ETIMEDOUT when a wait timed out); EOF (the peer closed the stream early);
+ * FILE (pwrite failed: *err_out = errno); ARGS (bad arguments); UNSUPPORTED
+ * (Windows).  In every case *received and *crc_out describe the bytes that
+ * were received, written and hashed before the return. */
+enum {
+    OSR_RECV_OK = 0,
+    OSR_RECV_SOCKET = 1,
+    OSR_RECV_EOF = 2,
+    OSR_RECV_FILE = 3,
+    OSR_RECV_ARGS = 4,
+    OSR_RECV_UNSUPPORTED = 5
+};
+int osr_recv_part(int sock, int timeout_ms, int fd, int64_t offset, int64_t length,
+                  void *buf, int64_t buf_len, uint64_t crc_seed,
+                  int64_t *received, uint64_t *crc_out, int *err_out);
+
 /* ---- Checkpoint codec (the OSS C SDK's XML, byte compatible) -------------
  * csrc/checkpoint.c; its top comment gives the accepted language and the MD5
  * definition.  Limits: strings are at most OSR_CP_STR_MAX-1 bytes (the C SDK

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import requests
 
 from . import checkpoint_codec as codec
+from . import direct_body
 from . import native
 from . import ops
 from . import status as st
@@ -184,6 +185,13 @@ class DownloadJob(TransferJob):
                                            part.last_byte, self.progress.total)
         if problem:
             return _bad_range(part, resp, problem), None
+        try:
+            direct = direct_body.receive(resp, self.fd, part.offset, part.size)
+        except native.PartWriteError as exc:
+            return st.Status(st.FILE_WRITE_ERROR, "FileWriteError",
+                             f"writing {self.tmp_path!r}: {exc.strerror or exc}"), None
+        if direct is not None:
+            return None, direct
         buf = bytearray(min(CHUNK, max(1, part.size)))
         view = memoryview(buf)
         crc, offset, remaining = 0, part.offset, part.size

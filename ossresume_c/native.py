@@ -12,6 +12,8 @@ threads run in parallel.
 """
 from __future__ import annotations
 
+import errno
+import math
 import os
 import threading
 from typing import Any, NamedTuple, Optional, Tuple, Union
@@ -22,6 +24,8 @@ __all__ = [
     "Crc64",
     "Md5",
     "PartRead",
+    "PartWriteError",
+    "RecvResult",
     "crc64",
     "crc64_combine",
     "crc64_file_range",
@@ -30,6 +34,8 @@ __all__ = [
     "implementations",
     "md5",
     "read_part",
+    "recv_part",
+    "recv_part_raw",
     "write_part",
 ]
 
@@ -256,3 +262,60 @@ def write_part(fd: FileDescriptor, offset: int, data: Buffer, crc_seed: int = 0)
     if err:
         _raise_errno(err, f"writing {len(view)} bytes at offset {offset}")
     return int(crc[0])
+
+
+class RecvResult(NamedTuple):
+    """What :func:`recv_part_raw` did: an ``OSR_RECV_*`` outcome (0 = all bytes
+    written), its errno, and the bytes received, written and hashed before it."""
+
+    outcome: int
+    errno: int
+    received: int
+    crc64: int
+
+
+class PartWriteError(OSError):
+    """Writing received bytes into the file failed (ENOSPC, EIO...): not a wire error."""
+
+
+def _timeout_ms(timeout: Optional[float]) -> int:
+    return -1 if timeout is None else max(0, math.ceil(timeout * 1000))
+
+
+def recv_part_raw(sock_fd: int, timeout: Optional[float], fd: FileDescriptor, offset: int,
+                  length: int, buf: Buffer, crc_seed: int = 0) -> RecvResult:
+    """Receive exactly ``length`` bytes from the stream socket ``sock_fd`` into
+    ``[offset, offset+length)`` of ``fd``, through ``buf`` (reused chunk by
+    chunk), CRC-64 continued from ``crc_seed``; in C, without the GIL.
+
+    ``timeout``: seconds each wait for data may last on a non-blocking socket
+    (a Python socket's ``gettimeout()``; None: no limit).  Never raises for
+    the socket or the file: the outcome says what stopped it."""
+    target = ffi.from_buffer(buf, require_writable=True)
+    got = ffi.new("int64_t *")
+    crc = ffi.new("uint64_t *")
+    err = ffi.new("int *")
+    outcome = lib.osr_recv_part(sock_fd, _timeout_ms(timeout), _fileno(fd), offset, length,
+                                target, len(target), crc_seed, got, crc, err)
+    return RecvResult(int(outcome), int(err[0]), int(got[0]), int(crc[0]))
+
+
+def recv_part(sock_fd: int, timeout: Optional[float], fd: FileDescriptor, offset: int,
+              length: int, buf: Buffer, crc_seed: int = 0) -> int:
+    """:func:`recv_part_raw` that returns the CRC-64 of the ``length`` bytes, or
+    raises: ``TimeoutError`` (no data for ``timeout`` s), ``ConnectionError``
+    (the stream broke or ended early), :class:`PartWriteError` (the file)."""
+    res = recv_part_raw(sock_fd, timeout, fd, offset, length, buf, crc_seed)
+    if res.outcome == lib.OSR_RECV_OK:
+        return res.crc64
+    where = f"receiving {length} bytes for offset {offset}"
+    if res.outcome == lib.OSR_RECV_EOF:
+        raise ConnectionError(f"{where}: the stream ended {length - res.received} bytes early")
+    if res.outcome == lib.OSR_RECV_SOCKET and res.errno == errno.ETIMEDOUT:
+        raise TimeoutError(errno.ETIMEDOUT, f"{where}: timed out after {res.received} bytes")
+    if res.outcome == lib.OSR_RECV_SOCKET:
+        raise ConnectionError(res.errno, f"{where}: {os.strerror(res.errno)}")
+    if res.outcome == lib.OSR_RECV_FILE:
+        raise PartWriteError(res.errno, f"writing at offset {offset + res.received}: "
+                                        f"{os.strerror(res.errno)}")
+    raise ValueError(f"{where}: {os.strerror(res.errno)}")
