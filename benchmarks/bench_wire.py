@@ -93,7 +93,8 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--part-mib", type=float, default=8)
     parser.add_argument("--part-kib", type=int, default=0, help="part size in KiB (overrides)")
-    parser.add_argument("--only", default="", help="run only the rows whose name has this")
+    parser.add_argument("--only", default="",
+                        help="run only the rows whose name has this (comma: any of several)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-tls", action="store_true", help="leave out the HTTPS rows")
@@ -131,14 +132,24 @@ def main() -> None:
             rows["ossresume_c upload (HTTPS)"] = [*py, "put", https, str(src), *common, cert]
             rows["ossresume_c download (HTTPS)"] = [*py, "get", https, str(work / "tls.out"),
                                                     *common, cert]
-        rows = {name: cmd for name, cmd in rows.items() if args.only in name}
+        # A/B rows of the upload body path (part_put.py): the regular requests path, sendfile
+        row_env: Dict[str, Dict[str, str]] = {}
+        for sender in ("requests", "sendfile"):
+            for scheme in ("HTTP", "HTTPS"):
+                base = f"ossresume_c upload ({scheme})"
+                if base in rows and not (sender == "sendfile" and scheme == "HTTPS"):
+                    name = f"ossresume_c upload ({scheme}, {sender} path)"
+                    rows[name] = rows[base]
+                    row_env[name] = dict(env, OSSRESUME_PART_SENDER=sender)
+        wanted = [w for w in args.only.split(",") if w] or [""]
+        rows = {name: cmd for name, cmd in rows.items() if any(w in name for w in wanted)}
         results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
         names = list(rows)
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
                 for out in work.glob("*.out"):
                     out.unlink()
-                results[name].append(measure(rows[name], env))
+                results[name].append(measure(rows[name], row_env.get(name, env)))
         gib = size / (1 << 30)
         load = os.getloadavg()
         print(f"{args.size_mib} MiB, {part / (1 << 20):g} MiB parts, {args.threads} threads, "
