@@ -15,6 +15,7 @@ import threading
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from . import auth
 from . import status as st
 from .transport import Transport
 
@@ -28,6 +29,7 @@ class SmallPutter:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.socks: List[socket.socket] = []
+        self.place: Optional[Tuple[Tuple[str, str], Tuple[str, str, str, Optional[int]]]] = None
         self.tls: Optional[ssl.SSLContext] = None
         if transport.endpoint.scheme == "https":
             verify = transport.ctl.verify
@@ -75,15 +77,19 @@ class SmallPutter:
                     headers: Mapping[str, str], length: int) -> Tuple[bytes, str, Optional[int]]:
         """The signed head of a PUT with a ``length``-byte body, and the host and port
         to send it to.  CredentialsError when the credentials cannot be had."""
-        url = urlsplit(self.t.url(bucket, key, query))
-        target = f"{url.path}?{url.query}" if url.query else url.path
+        last = self.place     # the object's URL without a query: the same for all its parts
+        if last is None or last[0] != (bucket, key):
+            url = urlsplit(self.t.url(bucket, key, ()))
+            last = self.place = ((bucket, key), (url.path, url.netloc, url.hostname or "", url.port))
+        path, netloc, host, port = last[1]
+        q = auth.encode_query(list(query))
         hdrs: Dict[str, str] = dict(headers)
         hdrs["Content-Length"] = str(length)
         self.t.sign("PUT", bucket, key, query, hdrs)
-        lines = [f"PUT {target} HTTP/1.1", f"Host: {url.netloc}",
+        lines = [f"PUT {path}?{q} HTTP/1.1" if q else f"PUT {path} HTTP/1.1", f"Host: {netloc}",
                  f"User-Agent: {self.t.session.headers['User-Agent']}"]
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), url.hostname or "", url.port
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), host, port
 
     def socket_for(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
         sock = getattr(self.local, "sock", None)
