@@ -92,6 +92,13 @@ class PartPutter:
             sent = self._body(sock, fd, offset, size)
             if sent.outcome == "ok":
                 code, reply, keep, body = read_reply_with_body(sock)
+            elif sent.outcome == "socket":   # a server that answered early (403...) and closed
+                try:
+                    code, reply, keep, body = read_reply_with_body(sock)
+                    if code != 200:     # a 200 to half a body cannot be trusted
+                        sent, keep = sent._replace(outcome="ok"), False
+                except (OSError, ValueError):
+                    pass
         except (OSError, ValueError) as exc:
             self.conns.drop(sock)
             return self._retryable(io_status(exc, what))

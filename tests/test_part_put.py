@@ -163,3 +163,41 @@ def test_lean_parts_over_tls(tmp_path, tmp_path_factory, lean_results):
             status, meta = ops.head_object(t, "tls-lean", "k")
     assert status.is_ok() and meta is not None and meta.crc64 == file_crc(path)
     assert len(lean_results) == 3 and all(r.final and r.status.is_ok() for r in lean_results)
+
+
+def test_a_server_answering_before_the_body_ends_gives_its_status(tmp_path):
+    """A server that refuses from the head alone (403) and closes: its answer, not a broken pipe."""
+    import socket
+    import threading
+    from ossresume_c.transport import Transport
+    error = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+             b"<Message>no</Message><RequestId>R1</RequestId></Error>")
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nx-oss-request-id: R1\r\nContent-Type: application/xml\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(error), error))
+        conn.shutdown(socket.SHUT_WR)
+        conn.close()
+
+    thread = threading.Thread(target=refuse)
+    thread.start()
+    path = make_file(tmp_path / "f.bin", 32 << 20, seed=11)   # far more than socket buffers hold
+    options = oss.request_options_create(endpoint=f"http://127.0.0.1:{listener.getsockname()[1]}",
+                                         access_key_id="a", access_key_secret="b", max_retries=0)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with Transport(options) as t:
+            putter = part_put.PartPutter(t, sender="send")
+            result = putter.put("bucket", "k", "UP", 1, fd, 0, 32 << 20, {}, path)
+            putter.close()
+    finally:
+        os.close(fd)
+        thread.join()
+        listener.close()
+    assert result is not None and result.final
+    assert result.status.code == 403 and result.status.error_code == "AccessDenied"
