@@ -28,7 +28,7 @@ from typing import Mapping, NamedTuple, Optional
 from . import bandwidth, native, ops, retry, wire
 from . import send_range as sr
 from . import status as st
-from .credentials.base import CredentialsError
+from .credentials.base import CredentialsError, invalidate
 from .put_file import file_changed
 from .small_put import SmallPutter, read_reply_with_body
 from .transport import Transport, io_status
@@ -118,8 +118,8 @@ class PartPutter:
                                              f"{what}: {os.strerror(sent.errno)}"))
         status = st.status_from_response(code, reply, body)
         if code != 200:
-            if status.error_code == "SecurityTokenExpired":
-                return None    # the regular path renews the token and sends again
+            if status.error_code == "SecurityTokenExpired" and invalidate(self.t.credentials_source):
+                return None    # renewed, as Transport.send does: the regular path sends again
             return self._retryable(status) if retry.is_retryable(status.code) else LeanPart(status)
         etag = wire.etag(reply.get("etag"))
         crc_text = reply.get(ops.CRC_HEADER)
