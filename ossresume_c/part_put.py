@@ -99,6 +99,10 @@ class PartPutter:
                         sent, keep = sent._replace(outcome="ok"), False
                 except (OSError, ValueError):
                     pass
+        except socket.timeout:     # not yet a TimeoutError before Python 3.10
+            self.conns.drop(sock)
+            return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
+                                             f"{what}: the server did not answer in time"))
         except (OSError, ValueError) as exc:
             self.conns.drop(sock)
             return self._retryable(io_status(exc, what))

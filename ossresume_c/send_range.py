@@ -89,7 +89,7 @@ def send_range_reference(sock: socket.socket, fd: int, offset: int, length: int,
         while view:
             try:
                 n = sock.send(view, getattr(socket, "MSG_NOSIGNAL", 0) | socket.MSG_DONTWAIT)
-            except TimeoutError:     # a socket with a timeout waits for itself
+            except (TimeoutError, socket.timeout):   # a socket with a timeout waits for itself
                 return RangeSent("timeout", read, sent, crc)
             except (BlockingIOError, InterruptedError):
                 _, writable, _ = select.select([], [sock], [], timeout)

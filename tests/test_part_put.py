@@ -4,6 +4,7 @@ under the upload, timeouts and TLS end as the regular path ends them."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -139,10 +140,16 @@ def test_a_file_shrinking_during_the_upload_is_a_status(oss_emulator, tmp_path, 
 def test_a_server_that_stops_answering_is_a_timeout(oss_emulator, tmp_path, lean_results):
     emu = oss_emulator
     path = make_file(tmp_path / "f.bin", 300_000, seed=9)
-    emu.server.add_fault(op="UploadPart", action="delay", seconds=3, nth=1)
+    emu.server.add_fault(op="UploadPart", action="delay", seconds=1.5, nth=1)
     status = upload(emu, "k", path, threads=1, max_retries=0, read_timeout=0.3)
     assert status.code == st.REQUEST_TIMEOUT
     assert lean_results[0].status.code == st.REQUEST_TIMEOUT and lean_results[0].final
+    # the server logs the delayed request when it ends: wait for that, so that it does not
+    # land in the next test's request log
+    deadline = time.monotonic() + 60
+    while not any(e.get("op") == "UploadPart" for e in emu.server.request_log()):
+        assert time.monotonic() < deadline, "the delayed UploadPart never ended"
+        time.sleep(0.05)
 
 
 def test_lean_parts_over_tls(tmp_path, tmp_path_factory, lean_results):
