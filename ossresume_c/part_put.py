@@ -61,30 +61,36 @@ class PartPutter:
     def __init__(self, transport: Transport, sender: Optional[str] = None) -> None:
         self.t = transport
         self.sender = sender or sender_from_env()
-        self.conns = SmallPutter(transport)
-        self.tls = self.conns.tls is not None
-        self.enabled = (self.conns.enabled and self.sender != "requests" and sr.AVAILABLE
+        try:
+            conns: Optional[SmallPutter] = SmallPutter(transport)
+        except (OSError, ValueError):   # a CA bundle Python's ssl cannot load (a directory...)
+            conns = None
+        self.conns = conns
+        self.tls = conns is not None and conns.tls is not None
+        self.enabled = (conns is not None and conns.enabled and self.sender != "requests" and sr.AVAILABLE
                         and not transport.ctl.enable_md5
                         and bandwidth.bucket_for(transport.ctl) is None)
         self.local = threading.local()
 
     def close(self) -> None:
-        self.conns.close()
+        if self.conns is not None:
+            self.conns.close()
 
     def put(self, bucket: str, key: str, upload_id: str, part_number: int, fd: int,
             offset: int, size: int, headers: Mapping[str, str], filepath: str
             ) -> Optional[LeanPart]:
         """Send one part from ``fd`` as the first attempt; None: nothing was sent,
         send it the regular way."""
-        if not self.enabled:
+        conns = self.conns
+        if not self.enabled or conns is None:
             return None
         what = f"UploadPart {part_number}"
         try:
-            head, host, port = self.conns.signed_head(
+            head, host, port = conns.signed_head(
                 bucket, key, ops.part_query(part_number, upload_id), headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
-        sock = self._fresh_socket(host, port)
+        sock = self._fresh_socket(conns, host, port)
         if sock is None:
             return None
         try:
@@ -100,14 +106,14 @@ class PartPutter:
                 except (OSError, ValueError):
                     pass
         except socket.timeout:     # not yet a TimeoutError before Python 3.10
-            self.conns.drop(sock)
+            conns.drop(sock)
             return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
                                              f"{what}: the server did not answer in time"))
         except (OSError, ValueError) as exc:
-            self.conns.drop(sock)
+            conns.drop(sock)
             return self._retryable(io_status(exc, what))
         if sent.outcome != "ok" or not keep:
-            self.conns.drop(sock)    # a body cut short leaves the request unfinished
+            conns.drop(sock)    # a body cut short leaves the request unfinished
         if sent.outcome == "short":
             return LeanPart(file_changed(filepath, f"part {part_number} was short"))
         if sent.outcome == "file":
@@ -143,10 +149,11 @@ class PartPutter:
         there are no retries, else the regular path carries on."""
         return LeanPart(status, final=int(self.t.ctl.max_retries) <= 0)
 
-    def _fresh_socket(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
+    @staticmethod
+    def _fresh_socket(conns: SmallPutter, host: str, port: Optional[int]) -> Optional[socket.socket]:
         """The thread's kept-alive socket, unless the server closed it while idle (a
         readable idle socket holds an EOF or stray bytes): then a new one."""
-        sock = self.conns.socket_for(host, port)
+        sock = conns.socket_for(host, port)
         if sock is None:
             return None
         try:
@@ -155,8 +162,8 @@ class PartPutter:
             readable = [sock]
         if not readable:
             return sock
-        self.conns.drop(sock)
-        return self.conns.socket_for(host, port)
+        conns.drop(sock)
+        return conns.socket_for(host, port)
 
     def _body(self, sock: socket.socket, fd: int, offset: int, size: int) -> sr.RangeSent:
         if not self.tls:

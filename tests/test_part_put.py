@@ -208,3 +208,14 @@ def test_a_server_answering_before_the_body_ends_gives_its_status(tmp_path):
         listener.close()
     assert result is not None and result.final
     assert result.status.code == 403 and result.status.error_code == "AccessDenied"
+
+
+def test_a_ca_bundle_python_ssl_cannot_load_leaves_parts_to_requests(tmp_path):
+    from ossresume_c.transport import Transport
+    options = oss.request_options_create(endpoint="https://127.0.0.1:9", access_key_id="a",
+                                         access_key_secret="b", verify=str(tmp_path))  # a directory
+    with Transport(options) as t:
+        putter = part_put.PartPutter(t)
+        assert not putter.enabled
+        assert putter.put("bucket", "k", "UP", 1, 0, 0, 1, {}, "f") is None
+        putter.close()
