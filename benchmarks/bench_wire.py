@@ -10,6 +10,12 @@ throughput and the client's own CPU (wait4 of the child: user + system) per GiB.
 Both are built here with gcc; HTTPS rows need openssl (the CLI and libssl-dev).
 
     python benchmarks/bench_wire.py [--size-mib 1024] [--part-mib 8] [--threads 4] [--rounds 3]
+                                    [--csdk-src DIR] [--only NAME,NAME] [--no-tls]
+
+With ``--csdk-src`` (a checkout of the official C SDK, aliyun-oss-c-sdk) its resumable
+upload (benchmarks/wire/csdk_upload.c, compiled here with the SDK's sources) is a row too.
+The "requests path" and "sendfile path" rows run ossresume_c with OSSRESUME_PART_SENDER
+set, to compare the UploadPart body paths of part_put.py in the same run.
 """
 from __future__ import annotations
 
@@ -66,6 +72,31 @@ def build(work: Path, tls: bool) -> Dict[str, Path]:
     return out
 
 
+def build_csdk(work: Path, src: Optional[str]) -> Optional[Path]:
+    """benchmarks/wire/csdk_upload.c compiled with the official C SDK's sources (a checkout
+    of aliyun-oss-c-sdk at ``src``), or None (with the reason printed) to skip its rows."""
+    if not src:
+        return None
+    sdk = Path(src) / "oss_c_sdk"
+    tools = [shutil.which(t) for t in ("apr-1-config", "apu-1-config")]
+    if not (sdk / "oss_api.h").exists() or None in tools:
+        print(f"C SDK rows skipped: {sdk}/oss_api.h or apr-1-config/apu-1-config missing "
+              "(Debian: libapr1-dev libaprutil1-dev libcurl4-openssl-dev libmxml-dev)")
+        return None
+    flags = []
+    for tool, opts in ((tools[0], ["--includes", "--cppflags"]), (tools[1], ["--includes"])):
+        flags += subprocess.run([str(tool), *opts], check=True, capture_output=True,
+                                text=True).stdout.split()
+    out = work / "csdk_upload"
+    cmd = ["gcc", "-O3", "-D_LARGEFILE64_SOURCE", *flags, f"-I{sdk}", "-o", str(out),
+           str(WIRE / "csdk_upload.c"), *sorted(str(c) for c in sdk.glob("*.c")),
+           "-lcurl", "-lmxml", "-laprutil-1", "-lapr-1", "-lpthread", "-lm"]
+    if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode != 0:
+        print("C SDK rows skipped: building csdk_upload against the SDK's sources failed")
+        return None
+    return out
+
+
 def self_signed(work: Path) -> Tuple[str, str]:
     cert, key = work / "cert.pem", work / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -93,10 +124,14 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--part-mib", type=float, default=8)
     parser.add_argument("--part-kib", type=int, default=0, help="part size in KiB (overrides)")
-    parser.add_argument("--only", default="", help="run only the rows whose name has this")
+    parser.add_argument("--only", default="",
+                        help="run only the rows whose name has this (comma: any of several)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-tls", action="store_true", help="leave out the HTTPS rows")
+    parser.add_argument("--csdk-src", default=os.environ.get("OSSRESUME_CSDK_SRC", ""),
+                        help="a checkout of aliyun-oss-c-sdk: adds its resumable upload's row "
+                             "(default: $OSSRESUME_CSDK_SRC; without it the row is left out)")
     args = parser.parse_args()
     size = args.size_mib << 20
     part = args.part_kib << 10 if args.part_kib else int(args.part_mib * (1 << 20))
@@ -111,7 +146,12 @@ def main() -> None:
         http_sink, http_port = start_sink(bins["sink"], work, "http", size)
         procs.append(http_sink)
         endpoint = f"http://127.0.0.1:{http_port}"
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+        # as installed: compiled once (PYTHONDONTWRITEBYTECODE=1 would compile every module
+        # from source in every run, ~0.1-0.2 s of CPU that no user pays)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
         py = [sys.executable, "-c", OSSRESUME]
         common = [str(part), str(args.threads)]
         rows: Dict[str, List[str]] = {
@@ -123,6 +163,9 @@ def main() -> None:
             "ossresume_c download (HTTP)": [*py, "get", endpoint, str(work / "py.out"),
                                             *common, "-"],
         }
+        csdk = build_csdk(work, args.csdk_src)
+        if csdk is not None:
+            rows["official C SDK upload (HTTP)"] = [str(csdk), endpoint, str(src), *common]
         if tls:
             cert, key = self_signed(work)
             tls_sink, tls_port = start_sink(bins["sink"], work, "https", size, (cert, key))
@@ -131,14 +174,24 @@ def main() -> None:
             rows["ossresume_c upload (HTTPS)"] = [*py, "put", https, str(src), *common, cert]
             rows["ossresume_c download (HTTPS)"] = [*py, "get", https, str(work / "tls.out"),
                                                     *common, cert]
-        rows = {name: cmd for name, cmd in rows.items() if args.only in name}
+        # A/B rows of the upload body path (part_put.py): the regular requests path, sendfile
+        row_env: Dict[str, Dict[str, str]] = {}
+        for sender in ("requests", "sendfile"):
+            for scheme in ("HTTP", "HTTPS"):
+                base = f"ossresume_c upload ({scheme})"
+                if base in rows and not (sender == "sendfile" and scheme == "HTTPS"):
+                    name = f"ossresume_c upload ({scheme}, {sender} path)"
+                    rows[name] = rows[base]
+                    row_env[name] = dict(env, OSSRESUME_PART_SENDER=sender)
+        wanted = [w for w in args.only.split(",") if w] or [""]
+        rows = {name: cmd for name, cmd in rows.items() if any(w in name for w in wanted)}
         results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
         names = list(rows)
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
                 for out in work.glob("*.out"):
                     out.unlink()
-                results[name].append(measure(rows[name], env))
+                results[name].append(measure(rows[name], row_env.get(name, env)))
         gib = size / (1 << 30)
         load = os.getloadavg()
         print(f"{args.size_mib} MiB, {part / (1 << 20):g} MiB parts, {args.threads} threads, "
@@ -158,6 +211,12 @@ def main() -> None:
               " (target >= 0.75x)")
         print(f"HTTP download, ossresume_c / C reader: "
               f"{ratio('ossresume_c download (HTTP)', 'C reader GET (HTTP)')} (target >= 0.7x)")
+        print(f"HTTP upload, ossresume_c / official C SDK: "
+              f"{ratio('ossresume_c upload (HTTP)', 'official C SDK upload (HTTP)')} (target >= 1.5x)")
+        if "official C SDK upload (HTTP)" in medians and "ossresume_c upload (HTTP)" in medians:
+            cpu = medians["ossresume_c upload (HTTP)"][1] / medians["official C SDK upload (HTTP)"][1]
+            print(f"HTTP upload client CPU, ossresume_c / official C SDK: {cpu:.2f}x "
+                  "(small parts: target <= 0.5x)")
         if "ossresume_c upload (HTTPS)" in medians:
             print(f"HTTPS upload client CPU: {medians['ossresume_c upload (HTTPS)'][1]:.2f} s/GiB"
                   " (target <= 0.9)")

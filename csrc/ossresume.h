@@ -164,6 +164,33 @@ int osr_cp_load(const char *data, int64_t len, osr_checkpoint *cp, char *err, in
  * strings NUL-terminated within their arrays, UTF-8, no control characters. */
 int osr_cp_validate(const osr_checkpoint *cp, char *err, int64_t err_cap);
 
+/* ---- Sending a file range to a socket (csrc/send_range.c) ----------------
+ * osr_send_range sends [offset, offset+length) of fd to the connected socket
+ * sock in chunks of at most buf_len bytes (pread into buf, CRC-64 update seeded
+ * with crc_seed, then send(); or sendfile() when use_sendfile and the platform
+ * has it).  A non-blocking socket waits for at most timeout_ms (< 0: forever)
+ * without progress.  res gets the bytes read and sent, the CRC-64 of the bytes
+ * read and, for FILE/SOCKET, the errno.  Not available on Windows (SOCKET,
+ * ENOSYS). */
+enum {
+    OSR_SEND_OK = 0,
+    OSR_SEND_SHORT = 1,     /* the file ended before the range did (it shrank) */
+    OSR_SEND_FILE = 2,      /* pread failed (or invalid arguments: EINVAL) */
+    OSR_SEND_SOCKET = 3,    /* send/sendfile/poll failed */
+    OSR_SEND_TIMEOUT = 4    /* no progress for timeout_ms */
+};
+
+typedef struct {
+    int64_t bytes_read;
+    int64_t bytes_sent;
+    uint64_t crc;
+    int32_t err;
+} osr_send_result;
+
+int osr_send_range(int sock, int fd, int64_t offset, int64_t length, void *buf,
+                   int64_t buf_len, int timeout_ms, int use_sendfile, uint64_t crc_seed,
+                   osr_send_result *res);
+
 /* CDEF END */
 
 #ifdef __cplusplus

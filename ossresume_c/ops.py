@@ -236,10 +236,11 @@ def part_query(part_number: int, upload_id: str) -> List[Tuple[str, Optional[str
 def upload_part(t: Transport, bucket: str, key: str, upload_id: str, part_number: int,
                 body: object, expect_crc: Optional[int] = None, content_md5: Optional[bytes] = None,
                 headers: Optional[Mapping[str, str]] = None,
-                query: Optional[Sequence[Tuple[str, Optional[str]]]] = None
-                ) -> Tuple[st.Status, Optional[PartResult]]:
+                query: Optional[Sequence[Tuple[str, Optional[str]]]] = None,
+                after: Optional[st.Status] = None) -> Tuple[st.Status, Optional[PartResult]]:
     """UploadPart; a CRC-64 mismatch against ``expect_crc`` is a retried -978.
-    ``query`` replaces the query (a presigned one: ``presigned_part_query``)."""
+    ``query`` replaces the query (a presigned one: ``presigned_part_query``);
+    ``after``: a first attempt's retryable Status (``Transport.send``)."""
     hdrs = dict(headers or {})
     if content_md5 is not None:
         hdrs["Content-MD5"] = base64.b64encode(content_md5).decode("ascii")
@@ -257,7 +258,8 @@ def upload_part(t: Transport, bucket: str, key: str, upload_id: str, part_number
         return None, res
 
     reply = t.send("UploadPart", "PUT", bucket, key,
-                   query or part_query(part_number, upload_id), hdrs, body, consume=consume)
+                   query or part_query(part_number, upload_id), hdrs, body, consume=consume,
+                   after=after)
     return reply.status, reply.result
 
 

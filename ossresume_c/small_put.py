@@ -15,6 +15,7 @@ import threading
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from . import auth
 from . import status as st
 from .transport import Transport
 
@@ -28,6 +29,7 @@ class SmallPutter:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.socks: List[socket.socket] = []
+        self.place: Optional[Tuple[Tuple[str, str], Tuple[str, str, str, Optional[int]]]] = None
         self.tls: Optional[ssl.SSLContext] = None
         if transport.endpoint.scheme == "https":
             verify = transport.ctl.verify
@@ -49,26 +51,19 @@ class SmallPutter:
         the regular way.  ``query``: a presigned one."""
         if not self.enabled:
             return None
-        url = urlsplit(self.t.url(bucket, key, query))
-        target = f"{url.path}?{url.query}" if url.query else url.path
-        hdrs: Dict[str, str] = dict(headers)
-        hdrs["Content-Length"] = str(len(body))
-        self.t.sign("PUT", bucket, key, query, hdrs)
-        lines = [f"PUT {target} HTTP/1.1", f"Host: {url.netloc}",
-                 f"User-Agent: {self.t.session.headers['User-Agent']}"]
-        lines += [f"{k}: {v}" for k, v in hdrs.items()]
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)
-        sock = self._socket(url.hostname or "", url.port)
+        head, host, port = self.signed_head(bucket, key, query, headers, len(body))
+        request = head + bytes(body)
+        sock = self.socket_for(host, port)
         if sock is None:
             return None
         try:
             sock.sendall(request)
-            status, reply, keep = _read_reply(sock)
+            status, reply, keep = read_reply(sock)
         except (OSError, ValueError):
-            self._drop(sock)
+            self.drop(sock)
             return None
         if not keep:
-            self._drop(sock)
+            self.drop(sock)
         if status != 200:
             return None
         crc_text = reply.get("x-oss-hash-crc64ecma")
@@ -78,7 +73,25 @@ class SmallPutter:
         return st.Status(200, req_id=reply.get("x-oss-request-id", ""),
                          resp_headers={"ETag": reply.get("etag", ""), "x-oss-hash-crc64ecma": crc_text or ""})
 
-    def _socket(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
+    def signed_head(self, bucket: str, key: str, query: Sequence[Tuple[str, Optional[str]]],
+                    headers: Mapping[str, str], length: int) -> Tuple[bytes, str, Optional[int]]:
+        """The signed head of a PUT with a ``length``-byte body, and the host and port
+        to send it to.  CredentialsError when the credentials cannot be had."""
+        last = self.place     # the object's URL without a query: the same for all its parts
+        if last is None or last[0] != (bucket, key):
+            url = urlsplit(self.t.url(bucket, key, ()))
+            last = self.place = ((bucket, key), (url.path, url.netloc, url.hostname or "", url.port))
+        path, netloc, host, port = last[1]
+        q = auth.encode_query(list(query))
+        hdrs: Dict[str, str] = dict(headers)
+        hdrs["Content-Length"] = str(length)
+        self.t.sign("PUT", bucket, key, query, hdrs)
+        lines = [f"PUT {path}?{q} HTTP/1.1" if q else f"PUT {path} HTTP/1.1", f"Host: {netloc}",
+                 f"User-Agent: {self.t.session.headers['User-Agent']}"]
+        lines += [f"{k}: {v}" for k, v in hdrs.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), host, port
+
+    def socket_for(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
         sock = getattr(self.local, "sock", None)
         if sock is not None:
             return sock
@@ -96,7 +109,7 @@ class SmallPutter:
             self.socks.append(sock)
         return sock
 
-    def _drop(self, sock: socket.socket) -> None:
+    def drop(self, sock: socket.socket) -> None:
         self.local.sock = None
         with self.lock:
             if sock in self.socks:
@@ -104,10 +117,16 @@ class SmallPutter:
         sock.close()
 
 
-def _read_reply(sock: socket.socket) -> Tuple[int, Dict[str, str], bool]:
+def read_reply(sock: socket.socket) -> Tuple[int, Dict[str, str], bool]:
     """Status, lower-cased headers and whether the connection stays open; the body
     (an error document at most) is read and dropped.  ValueError on framing we
     do not handle here."""
+    status, headers, keep, _body = read_reply_with_body(sock)
+    return status, headers, keep
+
+
+def read_reply_with_body(sock: socket.socket) -> Tuple[int, Dict[str, str], bool, bytes]:
+    """``read_reply`` and the body it read."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
@@ -138,4 +157,4 @@ def _read_reply(sock: socket.socket) -> Tuple[int, Dict[str, str], bool]:
     if len(rest) != length:
         raise ValueError("more bytes than Content-Length")
     keep = headers.get("connection", "").lower() != "close" and parts[0] != "HTTP/1.0"
-    return status, headers, keep
+    return status, headers, keep, rest

@@ -150,17 +150,19 @@ class Transport:
              query: Query = (), headers: Optional[Mapping[str, str]] = None,
              body: Any = None, stream: bool = False,
              consume: Optional[Callable[[requests.Response], Tuple[Optional[st.Status], Any]]] = None,
-             ) -> Reply:
+             after: Optional[st.Status] = None) -> Reply:
         """Send one request with retries.
 
         ``consume(response)`` runs on a 2xx response (inside the retry loop) and
         returns ``(error_status_or_None, result)``; an error status with a
         retryable code (CRC mismatch, broken stream) is retried like a 5xx.
+        ``after``: the retryable outcome of a first attempt made elsewhere (the lean
+        UploadPart of part_put.py); sending continues with the first retry.
         """
         attempts = max(0, int(self.ctl.max_retries)) + 1
         url = self.url(bucket, key, query)
-        last: Optional[Reply] = None
-        for attempt in range(attempts):
+        last: Optional[Reply] = None if after is None else Reply(after, None)
+        for attempt in range(0 if after is None else 1, attempts):
             if attempt:
                 delay = retry.backoff_delay(attempt - 1, self.ctl.backoff_base, self.ctl.backoff_cap)
                 log.info("%s %s/%s: retry %d/%d in %.2fs after %s", op, bucket, key, attempt,
@@ -223,6 +225,9 @@ def _io_status(exc: BaseException, op: str) -> st.Status:
     code = st.REQUEST_TIMEOUT if isinstance(exc, (requests.Timeout, TimeoutError)) else st.HTTP_IO_ERROR
     name = "RequestTimeout" if code == st.REQUEST_TIMEOUT else "HttpIoError"
     return st.Status(code, name, f"{op}: {type(exc).__name__}: {exc}")
+
+
+io_status = _io_status   # also the Status of a lean UploadPart's broken connection (part_put.py)
 
 
 def _region_from_host(host: str) -> str:

@@ -28,6 +28,7 @@ from .engine import (JOURNAL_SUFFIX, JobFailed, PartDone, Table, TransferJob,
 from .journal import Journal
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
+from .part_put import PartPutter
 from .progress import ProgressCallback
 from .put_file import change_since, file_changed, put_file, with_content_type
 from .reconcile import (VERIFY_MODES, LocalFile, ServerPart, Verification, plan_verification,
@@ -92,6 +93,7 @@ class UploadJob(TransferJob):
         self.upload_id = ""
         self.ledger = orphans.Ledger()
         self.verify = "sample"
+        self.part_putter: Optional[PartPutter] = None
 
     def file_identity(self) -> Tuple[int, int]:
         assert self.stat is not None
@@ -277,17 +279,29 @@ class UploadJob(TransferJob):
         assert self.plan is not None
         if self.executor is not None:
             return remote_parts.send_missing_parts(self, self.executor)
-        buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
-        for _ in range(min(self.threads, self.plan.count - len(self.done))):
-            buffers.put(bytearray(self.plan.part_size))
-        return self.run_parts(lambda i: self._upload_part(i, buffers), "ossresume-upload")
+        assert self.transport is not None
+        buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()   # made when first needed
+        self.part_putter = PartPutter(self.transport)
+        try:
+            return self.run_parts(lambda i: self._upload_part(i, buffers), "ossresume-upload")
+        finally:
+            self.part_putter.close()
 
     def _upload_part(self, index: int, buffers: "queue.SimpleQueue[bytearray]"
                      ) -> Tuple[Optional[st.Status], Optional[PartDone]]:
         """Worker: read the part (CRC-64 and optional MD5 in the same C pass) and send it."""
         assert self.plan is not None and self.transport is not None
         part = self.plan.parts[index]
-        buf = buffers.get()
+        putter = self.part_putter
+        lean = None if putter is None else putter.put(
+            self.bucket, self.key, self.upload_id, part.number, self.fd, part.offset, part.size,
+            self.part_headers(), self.filepath)
+        if lean is not None and lean.final:
+            return (None, PartDone(lean.crc64, lean.etag)) if lean.status.is_ok() else (lean.status, None)
+        try:
+            buf = buffers.get_nowait()
+        except queue.Empty:   # at most one per worker thread
+            buf = bytearray(self.plan.part_size)
         try:
             try:
                 got = native.read_part(self.fd, part.offset, part.size, buf,
@@ -300,7 +314,8 @@ class UploadJob(TransferJob):
             status, res = ops.upload_part(self.transport, self.bucket, self.key, self.upload_id,
                                           part.number, memoryview(buf)[:part.size],
                                           expect_crc=got.crc64, content_md5=got.md5,
-                                          headers=self.part_headers())
+                                          headers=self.part_headers(),
+                                          after=lean.status if lean is not None else None)
             if not status.is_ok() or res is None:
                 return status, None
             return None, PartDone(got.crc64, res.etag)

@@ -9,7 +9,7 @@ import pytest
 
 from ossresume_c import native
 from ossresume_c.put_file import put_file
-from ossresume_c.small_put import SmallPutter, _read_reply
+from ossresume_c.small_put import SmallPutter, read_reply
 from ossresume_c.transport import Transport
 
 from helpers import get_bytes, make_file, options_for
@@ -59,7 +59,7 @@ def _reply_of(raw: bytes):
     a, b = socket.socketpair()
     try:
         threading.Thread(target=lambda: (b.sendall(raw), b.close())).start()
-        return _read_reply(a)
+        return read_reply(a)
     finally:
         a.close()
 

@@ -393,17 +393,18 @@ def test_threads_really_overlap(oss_emulator, tmp_path):
     path = make_file(tmp_path / "f.bin", 2_000_000, seed=22)
     oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=0.2)
     names = set()
-    real = native.read_part
+    from ossresume_c.upload import UploadJob
+    real = UploadJob._upload_part
 
     def spy(*a, **kw):
         names.add(threading.current_thread().name)
         return real(*a, **kw)
 
-    native.read_part = spy
+    UploadJob._upload_part = spy
     try:
         assert upload(oss_emulator, "k", path, part_size=200 * KB, threads=4).is_ok()
     finally:
-        native.read_part = real
+        UploadJob._upload_part = real
     assert len(names) == 4
 
 

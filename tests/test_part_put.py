@@ -1,0 +1,221 @@
+"""The lean UploadPart (part_put.py) inside resumable_upload_file, against the emulator:
+the parts really go the lean way, and retries, CRC-64 mismatches, a file shrinking
+under the upload, timeouts and TLS end as the regular path ends them."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import ossresume_c as oss
+from ossresume_c import part_put
+from ossresume_c import send_range as sr
+from ossresume_c import status as st
+
+from helpers import file_crc, get_bytes, head, make_file, ops_in_log, options_for, upload_part_requests
+
+pytestmark = pytest.mark.skipif(not sr.AVAILABLE, reason="the lean path needs pread and poll")
+KB = 1024
+
+
+@pytest.fixture
+def lean_results(monkeypatch):
+    """Every LeanPart (or None) the lean path returned during the test."""
+    seen = []
+    real = part_put.PartPutter.put
+
+    def spy(self, *a, **kw):
+        result = real(self, *a, **kw)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(part_put.PartPutter, "put", spy)
+    return seen
+
+
+def upload(emu, key, path, part_size=100 * KB, threads=2, checkpoint=False, callback=None, **opts):
+    params = oss.create_resumable_clt_params(part_size, threads, checkpoint)
+    return oss.resumable_upload_file(options_for(emu, **opts), emu.bucket, key, path, None, None,
+                                     params, callback)
+
+
+def assert_object_is_file(emu, key, path):
+    status, meta = head(emu, key)
+    assert status.is_ok(), status
+    assert meta.crc64 == file_crc(path)
+    with open(path, "rb") as fh:
+        assert get_bytes(emu, key) == fh.read()
+
+
+def test_every_part_goes_the_lean_way(oss_emulator, tmp_path, lean_results):
+    path = make_file(tmp_path / "f.bin", 1_050_000, seed=1)
+    assert upload(oss_emulator, "k", path, threads=3).is_ok()
+    assert_object_is_file(oss_emulator, "k", path)
+    assert len(lean_results) == 11 == len(upload_part_requests(oss_emulator, "k"))
+    assert all(r is not None and r.final and r.status.is_ok() and r.etag for r in lean_results)
+
+
+def test_the_sendfile_body_path(oss_emulator, tmp_path, lean_results, monkeypatch):
+    monkeypatch.setenv("OSSRESUME_PART_SENDER", "sendfile")
+    path = make_file(tmp_path / "f.bin", 450_000, seed=2)
+    assert upload(oss_emulator, "k", path).is_ok()
+    assert_object_is_file(oss_emulator, "k", path)
+    assert len(lean_results) == 5 and all(r.status.is_ok() for r in lean_results)
+
+
+@pytest.mark.parametrize("why", [{"OSSRESUME_PART_SENDER": "requests"}, {"enable_md5": True},
+                                 {"max_bandwidth": 100 << 20}])
+def test_what_the_lean_path_leaves_to_requests(oss_emulator, tmp_path, lean_results, monkeypatch, why):
+    opts = {k: v for k, v in why.items() if not k.isupper()}
+    for name, value in why.items():
+        if name.isupper():
+            monkeypatch.setenv(name, value)
+    path = make_file(tmp_path / "f.bin", 250_000, seed=3)
+    assert upload(oss_emulator, "k", path, **opts).is_ok()
+    assert_object_is_file(oss_emulator, "k", path)
+    assert lean_results == [None, None, None]
+
+
+def test_retryable_answers_continue_on_the_regular_path(oss_emulator, tmp_path, lean_results):
+    emu = oss_emulator
+    path = make_file(tmp_path / "f.bin", 500_000, seed=4)
+    emu.server.add_fault(op="UploadPart", action="status", status=503, nth=2)
+    emu.server.add_fault(op="UploadPart", action="reset", after_bytes=50_000, nth=4)
+    assert upload(emu, "k", path, threads=1, max_retries=2).is_ok()
+    assert_object_is_file(emu, "k", path)
+    retried = [r for r in lean_results if not r.final]
+    assert [r.status.code for r in retried] == [503, st.HTTP_IO_ERROR]
+    assert len(upload_part_requests(emu, "k")) == 5 + 2
+
+
+def test_no_retries_means_the_lean_attempt_is_the_only_one(oss_emulator, tmp_path, lean_results):
+    emu = oss_emulator
+    path = make_file(tmp_path / "f.bin", 500_000, seed=5)
+    emu.server.add_fault(op="UploadPart", action="status", status=503, nth=2)
+    status = upload(emu, "k", path, threads=1, max_retries=0)
+    assert status.code == 503
+    assert ops_in_log(emu).count("UploadPart") == 2
+    assert ops_in_log(emu)[-1] == "AbortMultipartUpload"
+
+
+def test_client_errors_are_final(oss_emulator, tmp_path, lean_results):
+    emu = oss_emulator
+    path = make_file(tmp_path / "f.bin", 500_000, seed=6)
+    emu.server.add_fault(op="UploadPart", action="status", status=403, nth=2)
+    status = upload(emu, "k", path, threads=1, max_retries=3)
+    assert status.code == 403 and status.error_code
+    assert ops_in_log(emu).count("UploadPart") == 2
+
+
+def test_a_crc_mismatch_is_retried_then_reported(oss_emulator, tmp_path, lean_results):
+    emu = oss_emulator
+    path = make_file(tmp_path / "f.bin", 300_000, seed=7)
+    emu.server.add_fault(op="UploadPart", action="bad_crc", nth=1)
+    assert upload(emu, "k", path, threads=1, max_retries=1).is_ok()
+    assert lean_results[0].status.code == st.INCONSISTENT_ERROR and not lean_results[0].final
+    emu.server.add_fault(op="UploadPart", action="bad_crc")     # every answer now
+    status = upload(emu, "k2", path, threads=1, max_retries=1)
+    assert status.code == st.INCONSISTENT_ERROR and "CRC" in status.error_msg
+
+
+def test_a_file_shrinking_during_the_upload_is_a_status(oss_emulator, tmp_path, lean_results):
+    path = make_file(tmp_path / "f.bin", 800_000, seed=8)
+    cut = []
+
+    def shrink_once(consumed, total):
+        if not cut:
+            cut.append(consumed)
+            os.truncate(path, 150_000)
+
+    status = oss.resumable_upload_file(options_for(oss_emulator), oss_emulator.bucket, "k", path,
+                                       None, None, oss.create_resumable_clt_params(100 * KB, 1, True),
+                                       shrink_once)
+    assert status.code == st.INCONSISTENT_ERROR and status.error_code == "FileChanged"
+    assert any(r is not None and r.status.error_code == "FileChanged" for r in lean_results)
+    assert os.path.exists(path + ".ucp")            # the checkpoint survives
+    assert head(oss_emulator, "k")[0].code == 404
+
+
+def test_a_server_that_stops_answering_is_a_timeout(oss_emulator, tmp_path, lean_results):
+    emu = oss_emulator
+    path = make_file(tmp_path / "f.bin", 300_000, seed=9)
+    emu.server.add_fault(op="UploadPart", action="delay", seconds=1.5, nth=1)
+    status = upload(emu, "k", path, threads=1, max_retries=0, read_timeout=0.3)
+    assert status.code == st.REQUEST_TIMEOUT
+    assert lean_results[0].status.code == st.REQUEST_TIMEOUT and lean_results[0].final
+    # the server logs the delayed request when it ends: wait for that, so that it does not
+    # land in the next test's request log
+    deadline = time.monotonic() + 60
+    while not any(e.get("op") == "UploadPart" for e in emu.server.request_log()):
+        assert time.monotonic() < deadline, "the delayed UploadPart never ended"
+        time.sleep(0.05)
+
+
+def test_lean_parts_over_tls(tmp_path, tmp_path_factory, lean_results):
+    pytest.importorskip("cryptography")
+    from ossresume_c.emulator import start_emulator
+    from ossresume_c.transport import Transport
+    from ossresume_c import ops
+    from test_security_client import _self_signed_for_loopback
+    cert, key = _self_signed_for_loopback(tmp_path_factory.mktemp("tls"))
+    path = make_file(tmp_path / "f.bin", 2_600_000, seed=10)
+    with start_emulator(buckets=["tls-lean"], tls_cert=cert, tls_key=key) as emu:
+        options = oss.request_options_create(endpoint=emu.endpoint, access_key_id=emu.access_key_id,
+                                             access_key_secret=emu.access_key_secret, region=emu.region,
+                                             verify=cert)
+        params = oss.create_resumable_clt_params(1 << 20, 2, False)
+        assert oss.resumable_upload_file(options, "tls-lean", "k", path, clt_params=params).is_ok()
+        with Transport(options) as t:
+            status, meta = ops.head_object(t, "tls-lean", "k")
+    assert status.is_ok() and meta is not None and meta.crc64 == file_crc(path)
+    assert len(lean_results) == 3 and all(r.final and r.status.is_ok() for r in lean_results)
+
+
+def test_a_server_answering_before_the_body_ends_gives_its_status(tmp_path):
+    """A server that refuses from the head alone (403) and closes: its answer, not a broken pipe."""
+    import socket
+    import threading
+    from ossresume_c.transport import Transport
+    error = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+             b"<Message>no</Message><RequestId>R1</RequestId></Error>")
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nx-oss-request-id: R1\r\nContent-Type: application/xml\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(error), error))
+        conn.shutdown(socket.SHUT_WR)
+        conn.close()
+
+    thread = threading.Thread(target=refuse)
+    thread.start()
+    path = make_file(tmp_path / "f.bin", 32 << 20, seed=11)   # far more than socket buffers hold
+    options = oss.request_options_create(endpoint=f"http://127.0.0.1:{listener.getsockname()[1]}",
+                                         access_key_id="a", access_key_secret="b", max_retries=0)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with Transport(options) as t:
+            putter = part_put.PartPutter(t, sender="send")
+            result = putter.put("bucket", "k", "UP", 1, fd, 0, 32 << 20, {}, path)
+            putter.close()
+    finally:
+        os.close(fd)
+        thread.join()
+        listener.close()
+    assert result is not None and result.final
+    assert result.status.code == 403 and result.status.error_code == "AccessDenied"
+
+
+def test_a_ca_bundle_python_ssl_cannot_load_leaves_parts_to_requests(tmp_path):
+    from ossresume_c.transport import Transport
+    options = oss.request_options_create(endpoint="https://127.0.0.1:9", access_key_id="a",
+                                         access_key_secret="b", verify=str(tmp_path))  # a directory
+    with Transport(options) as t:
+        putter = part_put.PartPutter(t)
+        assert not putter.enabled
+        assert putter.put("bucket", "k", "UP", 1, 0, 0, 1, {}, "f") is None
+        putter.close()
