@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import table  # noqa: E402
 
 import ossresume_c as oss  # noqa: E402
-from ossresume_c import remote_parts  # noqa: E402
+from ossresume_c import remote_tasks  # noqa: E402
 from ossresume_c.emulator import start_emulator  # noqa: E402
 
 MiB = 1 << 20
@@ -100,7 +100,7 @@ def main() -> None:
                 t_dask = big_file(emu, path, client, args.threads, args.part_mib * MiB)
             size = args.size_mib * MiB
             parts = -(-size // (args.part_mib * MiB))
-            per = remote_parts.parts_per_task(parts, args.threads)
+            per = remote_tasks.parts_per_task(parts, args.threads)
             rows.append([f"{args.size_mib} MiB file, threads", f"{t_threads:.2f}",
                          f"{size / t_threads / MiB:,.0f} MiB/s", "1.00"])
             rows.append([f"{args.size_mib} MiB file, LocalCluster(2)", f"{t_dask:.2f}",
