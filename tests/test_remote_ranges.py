@@ -231,6 +231,31 @@ def test_coordinator_killed_then_the_same_call_fetches_only_what_was_missing(
     assert not os.path.exists(f"{target}.dcp") and not os.path.exists(f"{target}.dcp.jnl")
 
 
+def test_an_object_changed_mid_download_fails_cleanly_then_starts_over(oss_emulator, tmp_path,
+                                                                       obj):
+    """The workers' GETs carry If-Match with the ETag the coordinator HEADed."""
+    target = tmp_path / "out.bin"
+    newer = random.Random(14).randbytes(SIZE)
+    oss_emulator.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=1 << 20)
+
+    overwritten = []
+
+    def overwrite(consumed, total):
+        if consumed and not overwritten:
+            with Transport(options_for(oss_emulator)) as t:
+                assert ops.put_object(t, oss_emulator.bucket, "obj", newer)[0].is_ok()
+            overwritten.append(consumed)
+
+    with ProcessPoolExecutor(2) as pool:
+        status = download(oss_emulator, target, pool, callback=overwrite)
+        oss_emulator.server.clear_faults()
+        assert status.code == 412 and status.error_code == "PreconditionFailed", status
+        assert " pid " in status.error_msg                   # the worker that met the change
+        assert os.path.exists(f"{target}.dcp")
+        assert download(oss_emulator, target, pool).is_ok()  # a new object: a new download
+    assert target.read_bytes() == newer
+
+
 def test_wrong_executor_type_is_a_programming_error(oss_emulator, tmp_path, obj):
     with pytest.raises(TypeError):
         download(oss_emulator, tmp_path / "out.bin", object())
