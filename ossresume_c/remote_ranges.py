@@ -31,7 +31,7 @@ import os
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Type
 
 from . import ops
 from . import status as st
@@ -58,6 +58,7 @@ class RangeBatch:
     query: Query                 # the GetObject's V4 query signature
     expires_at: float            # epoch seconds
     parts: Tuple[Part, ...]
+    receiver: Type["DownloadJob"]   # the job's class: its part receiver writes the bytes
 
 
 # -- the worker side --------------------------------------------------------------------
@@ -71,8 +72,7 @@ def fetch_batch(batch: RangeBatch) -> BatchResult:
 def _receiver(batch: RangeBatch, fd: int) -> "DownloadJob":
     """The worker's view of the download: enough of a ``DownloadJob`` (the open
     ``.tmp``, the object's size) for its part receiver to write into."""
-    from .download import DownloadJob
-    view = DownloadJob(batch.options, batch.bucket, batch.key, batch.path, None, None, None, 0.0)
+    view = batch.receiver(batch.options, batch.bucket, batch.key, batch.path, None, None, None, 0.0)
     view.fd, view.tmp_path, view.progress.total = fd, batch.path, batch.object_size
     return view
 
@@ -117,7 +117,8 @@ def fetch_missing_parts(job: "DownloadJob", executor: Executor) -> Optional[st.S
         expires_at = time.time() + PRESIGN_SECONDS
         query = job.transport.presign("GET", job.bucket, job.key, (), {}, PRESIGN_SECONDS)
         return RangeBatch(safe, job.bucket, job.key, job.tmp_path, meta.size, meta.etag,
-                          tuple(query), expires_at, tuple(job.plan.parts[i] for i in indexes))
+                          tuple(query), expires_at, tuple(job.plan.parts[i] for i in indexes),
+                          type(job))
 
     def record(index: int, part: PartDone, worker: str) -> None:
         job.record(index, part)

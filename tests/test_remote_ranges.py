@@ -19,6 +19,7 @@ import ossresume_c as oss
 from ossresume_c import checkpoint_codec as codec
 from ossresume_c import ops, presigned, remote_ranges, remote_tasks
 from ossresume_c.config import request_options_create
+from ossresume_c.download import DownloadJob
 from ossresume_c.layout import Part
 from ossresume_c.transport import Transport
 
@@ -81,7 +82,8 @@ def test_a_batch_whose_url_is_about_to_expire_comes_back_unfetched(tmp_path):
     options = presigned.without_secrets(request_options_create(endpoint="http://127.0.0.1:9"))
     soon = time.time() + remote_tasks.EXPIRY_MARGIN / 2
     batch = remote_ranges.RangeBatch(options, "bkt", "k", str(tmp), 200 * KB, '"e"', (), soon,
-                                     (Part(0, 0, 100 * KB), Part(1, 100 * KB, 100 * KB)))
+                                     (Part(0, 0, 100 * KB), Part(1, 100 * KB, 100 * KB)),
+                                     DownloadJob)
     result = remote_ranges.fetch_batch(batch)        # port 9 would refuse: nothing is sent
     assert result.failure is None and result.done == [] and result.expired == [1, 2]
 
