@@ -16,7 +16,7 @@ from tqdm import tqdm
 def human(nbytes: float) -> str:
     """``1536`` -> ``"1.5 KiB"``: binary units, one decimal (bytes as a whole number)."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
+        if abs(round(nbytes, 1)) < 1024 or unit == "TiB":   # 1023.95 KiB shows as 1.0 MiB
             return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
         nbytes /= 1024
     return f"{nbytes:.1f} TiB"  # pragma: no cover

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -237,47 +236,17 @@ def _running(dask_worker) -> list:
     return [str(ts.key) for ts in dask_worker.state.all_running_tasks]
 
 
-DASK_COORDINATOR = textwrap.dedent("""
-    import os, signal, sys
-    import distributed
-    import ossresume_c as oss
-    endpoint, ak, sk, region, bucket, target, scheduler = sys.argv[1:]
-    options = oss.request_options_create(endpoint=endpoint, access_key_id=ak,
-                                         access_key_secret=sk, region=region)
-    def die(consumed, total):
-        if consumed >= 3 * 102400:
-            print("consumed", consumed, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-    params = oss.create_resumable_clt_params(102400, 2, True, None)
-    client = distributed.Client(scheduler, timeout=60)
-    oss.resumable_download_file(options, bucket, "obj", target, None, None, params, die,
-                                checkpoint_interval=0, executor=client)
-""")
-
-
 def test_a_killed_coordinator_resumes_on_the_cluster_fetching_only_what_was_missing(
         oss_emulator, tmp_path, dask_client):
-    emu = oss_emulator
-    want = uploaded_object(emu, tmp_path)
+    from test_remote_ranges import killed_coordinator, resumed_fetches_only_what_was_missing
+    want = uploaded_object(oss_emulator, tmp_path)
     target = tmp_path / "out.bin"
-    emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=1 << 20)
-    proc = subprocess.run([sys.executable, "-c", DASK_COORDINATOR, emu.endpoint, emu.access_key_id,
-                           emu.access_key_secret, emu.region, emu.bucket, str(target),
-                           dask_client.scheduler.address],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    consumed = int(proc.stdout.split()[-1])
-    emu.server.clear_faults()
+    said = killed_coordinator(oss_emulator, target, dask_client.scheduler.address)
     # the dead client's tasks run on (a thread cannot be stopped) after the scheduler forgot
     # them: wait until no worker runs one, so that their GETs are not counted below
     deadline = time.monotonic() + 120
     while any("fetch_batch" in k for keys in dask_client.run(_running).values() for k in keys) \
             and time.monotonic() < deadline:
         time.sleep(0.05)      # polling the workers, not waiting for an outcome
-    emu.server.clear_request_log()
-    status = download(emu, target, dask_client)
-    assert status.is_ok(), status
-    assert target.read_bytes() == want
-    fetched = get_requests(emu)
-    assert sum(int(e["bytes_out"]) for e in fetched) == len(want) - consumed
-    assert len(fetched) == 13 - -(-consumed // (100 * KB))
+    resumed_fetches_only_what_was_missing(oss_emulator, target, dask_client, want,
+                                          int(said["consumed"]))

@@ -167,21 +167,57 @@ COORDINATOR = textwrap.dedent("""
     import multiprocessing, os, signal, sys
     from concurrent.futures import ProcessPoolExecutor
     import ossresume_c as oss
-    endpoint, ak, sk, region, bucket, target = sys.argv[1:]
+    endpoint, ak, sk, region, bucket, target, where = sys.argv[1:]
     options = oss.request_options_create(endpoint=endpoint, access_key_id=ak,
                                          access_key_secret=sk, region=region)
     def die(consumed, total):
         if consumed >= 3 * 102400:
             print("consumed", consumed, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-    params = oss.create_resumable_clt_params(102400, 1, True, None)
-    # spawned, so that the orphaned worker sees its queue close and exits
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(int).result()
-        print("workers", *pool._processes, flush=True)
-        oss.resumable_download_file(options, bucket, "obj", target, None, None, params, die,
-                                    checkpoint_interval=0, executor=pool)
+    if where == "pool":
+        executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        executor.submit(int).result()
+        print("workers", *executor._processes, flush=True)
+    else:                                       # a Dask scheduler's address
+        import distributed
+        executor = distributed.Client(where, timeout=60)
+    params = oss.create_resumable_clt_params(102400, 2, True, None)
+    oss.resumable_download_file(options, bucket, "obj", target, None, None, params, die,
+                                checkpoint_interval=0, executor=executor)
 """)
+
+
+def killed_coordinator(emu, target, where: str) -> dict:
+    """Run a download coordinator on ``where`` ("pool" or a Dask scheduler's address) in
+    a child that SIGKILLs itself once 300 KiB are recorded; what it said ("consumed",
+    "workers")."""
+    emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=1 << 20)
+    proc = subprocess.Popen([sys.executable, "-c", COORDINATOR, emu.endpoint, emu.access_key_id,
+                             emu.access_key_secret, emu.region, emu.bucket, str(target), where],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    said = {}
+    for line in proc.stdout:       # an orphaned pool worker keeps the pipe open: read to "consumed"
+        word, rest = line.split(" ", 1)
+        said[word] = rest
+        if word == "consumed":
+            break
+    assert proc.wait(timeout=300) == -signal.SIGKILL
+    proc.stdout.close()
+    emu.server.clear_faults()
+    return said
+
+
+def resumed_fetches_only_what_was_missing(emu, target, executor, want: bytes, consumed: int):
+    emu.server.clear_request_log()
+    status = download(emu, target, executor)
+    assert status.is_ok(), status
+    assert target.read_bytes() == want
+    fetched = gets(emu)
+    assert sum(int(e["bytes_out"]) for e in fetched) == SIZE - consumed
+    recorded = -(-consumed // (100 * KB))      # whole parts; the last one is shorter
+    assert len(fetched) == 13 - recorded
+    assert not os.path.exists(f"{target}.dcp") and not os.path.exists(f"{target}.dcp.jnl")
 
 
 def _gone(pid: int) -> bool:
@@ -194,23 +230,8 @@ def _gone(pid: int) -> bool:
 
 def test_coordinator_killed_then_the_same_call_fetches_only_what_was_missing(
         oss_emulator, tmp_path, obj):
-    emu = oss_emulator
     target = tmp_path / "out.bin"
-    emu.server.add_fault(op="GetObject", action="throttle", bytes_per_sec=1 << 20)
-    proc = subprocess.Popen([sys.executable, "-c", COORDINATOR, emu.endpoint, emu.access_key_id,
-                             emu.access_key_secret, emu.region, emu.bucket, str(target)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    said = {}
-    for line in proc.stdout:       # the orphaned worker keeps the pipe open: read to "consumed"
-        word, rest = line.split(" ", 1)
-        said[word] = rest
-        if word == "consumed":
-            break
-    assert proc.wait(timeout=300) == -signal.SIGKILL
-    proc.stdout.close()
-    emu.server.clear_faults()
-    consumed = int(said["consumed"])
+    said = killed_coordinator(oss_emulator, target, "pool")
     # the coordinator's host went down with it: its worker too (a pool worker whose
     # coordinator died idles forever, holding its own end of the task queue)
     workers = [int(w) for w in said["workers"].split()]
@@ -221,16 +242,9 @@ def test_coordinator_killed_then_the_same_call_fetches_only_what_was_missing(
         time.sleep(0.05)        # polling for the worker's end, not for an outcome
     assert all(_gone(w) for w in workers)
     assert os.path.exists(f"{target}.dcp") and os.path.exists(f"{target}.tmp")
-    emu.server.clear_request_log()
     with ProcessPoolExecutor(2) as pool:
-        status = download(emu, target, pool)
-    assert status.is_ok(), status
-    assert target.read_bytes() == obj
-    fetched = gets(emu)
-    assert sum(int(e["bytes_out"]) for e in fetched) == SIZE - consumed
-    recorded = -(-consumed // (100 * KB))      # whole parts; the last one is shorter
-    assert len(fetched) == 13 - recorded
-    assert not os.path.exists(f"{target}.dcp") and not os.path.exists(f"{target}.dcp.jnl")
+        resumed_fetches_only_what_was_missing(oss_emulator, target, pool, obj,
+                                              int(said["consumed"]))
 
 
 def test_an_object_changed_mid_download_fails_cleanly_then_starts_over(oss_emulator, tmp_path,
