@@ -275,3 +275,16 @@ def test_an_object_changed_mid_download_fails_cleanly_then_starts_over(oss_emula
 def test_wrong_executor_type_is_a_programming_error(oss_emulator, tmp_path, obj):
     with pytest.raises(TypeError):
         download(oss_emulator, tmp_path / "out.bin", object())
+
+
+@pytest.mark.parametrize("size", [0, 1, 100 * KB])
+def test_empty_and_one_part_objects_on_a_pool(oss_emulator, tmp_path, size):
+    data = random.Random(size).randbytes(size)
+    with Transport(options_for(oss_emulator)) as t:
+        assert ops.put_object(t, oss_emulator.bucket, "obj", data)[0].is_ok()
+    oss_emulator.server.clear_request_log()
+    target = tmp_path / "out.bin"
+    with ProcessPoolExecutor(1) as pool:
+        assert download(oss_emulator, target, pool).is_ok()
+    assert target.read_bytes() == data
+    assert len(gets(oss_emulator)) == (1 if size else 0)
