@@ -6,17 +6,22 @@
 2. a tree of small files: ``upload_tree`` with its files in batches on
    ``ProcessPoolExecutor(2)`` and on the LocalCluster vs threads in this process, for
    several batch sizes (1 file a task is how the engine shipped them before batching),
-   ``--rounds`` rounds interleaved, medians reported;
+   ``--rounds`` rounds interleaved, medians reported (``--only-big`` skips it);
 3. the Dask scheduler's cost per task (no-op tasks), which sets the batch size.
 
+1b. between 1 and 2, the same big file downloaded: ``resumable_download_file`` with its ranges
+   fetched by the LocalCluster's workers into the .tmp vs threads in this process (from a
+   second emulator that keeps the data: a download needs the bytes), ``--rounds`` times in the
+   order threads, cluster, cluster, threads, each the median of its runs.
+
     PYTHONPATH=. python benchmarks/bench_dask.py [--size-mib 1024] [--files 5000] \
-        [--batch-files 1,16,64,256] [--rounds 3]
+        [--batch-files 1,16,64,256] [--rounds 3] [--only-big]
 """
 from __future__ import annotations
 
 import argparse
-import statistics
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import table  # noqa: E402
 
 import ossresume_c as oss  # noqa: E402
-from ossresume_c import remote_parts, tree_batches  # noqa: E402
+from ossresume_c import remote_tasks, tree_batches  # noqa: E402
 from ossresume_c.emulator import start_emulator  # noqa: E402
 
 MiB = 1 << 20
@@ -61,6 +66,30 @@ def big_file(emu, path: Path, executor, threads: int, part_size: int) -> float:
                                        None, params, executor=executor)
     wall = time.perf_counter() - started
     assert status.is_ok(), status
+    return wall
+
+
+def stored(emu, path: Path, threads: int, part_size: int) -> str:
+    """Upload ``path`` (threads) to an emulator that keeps data; its key."""
+    key = "kept.bin"
+    options = oss.request_options_create(endpoint=emu.endpoint, access_key_id=emu.access_key_id,
+                                         access_key_secret=emu.access_key_secret, region=emu.region)
+    params = oss.create_resumable_clt_params(part_size, threads, False, None)
+    status = oss.resumable_upload_file(options, "bench", key, str(path), None, None, params)
+    assert status.is_ok(), status
+    return key
+
+
+def big_download(emu, target: Path, key: str, executor, threads: int, part_size: int) -> float:
+    options = oss.request_options_create(endpoint=emu.endpoint, access_key_id=emu.access_key_id,
+                                         access_key_secret=emu.access_key_secret, region=emu.region)
+    params = oss.create_resumable_clt_params(part_size, threads, False, None)
+    started = time.perf_counter()
+    status = oss.resumable_download_file(options, "bench", key, str(target), None, None, params,
+                                         executor=executor)
+    wall = time.perf_counter() - started
+    assert status.is_ok(), status
+    target.unlink()
     return wall
 
 
@@ -120,7 +149,9 @@ def main() -> None:
     ap.add_argument("--batch-files", default="1,16,64,256",
                     help="files-per-task limits tried on the cluster (the engine's is 256)")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="rounds of the tree runs, interleaved (limits under 64 run once)")
+                    help="rounds of the tree runs, interleaved (limits under 64 run once), and of "
+                         "the downloads (each threads/cluster/cluster/threads)")
+    ap.add_argument("--only-big", action="store_true", help="skip the small-file tree")
     args = ap.parse_args()
     limits = [int(n) for n in args.batch_files.split(",")]
     import distributed
@@ -136,7 +167,8 @@ def main() -> None:
             path = work / "big.bin"
             make_file(path, args.size_mib * MiB)
             root = work / "tree"
-            make_tree(root, args.files, args.file_size)
+            if not args.only_big:
+                make_tree(root, args.files, args.file_size)
             with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
                                           host="127.0.0.1", dashboard_address=None) as cluster, \
                     distributed.Client(cluster) as client:
@@ -148,12 +180,22 @@ def main() -> None:
                 # 1. one big file, threads then the cluster
                 t_threads = big_file(emu, path, None, args.threads, args.part_mib * MiB)
                 t_dask = big_file(emu, path, client, args.threads, args.part_mib * MiB)
+                # 1b. the same file downloaded, from an emulator that keeps it
+                with start_emulator(root=str(work / "emu-kept"), buckets=["bench"]) as kept:
+                    key = stored(kept, path, args.threads, args.part_mib * MiB)
+                    target = work / "down.bin"
+                    times: dict = {None: [], client: []}
+                    for executor in (None, client, client, None) * args.rounds:  # ABBA: drift cancels
+                        times[executor].append(big_download(kept, target, key, executor,
+                                                            args.threads, args.part_mib * MiB))
+                    d_threads, d_dask = (statistics.median(times[e]) for e in (None, client))
+                    d_runs = (times[None], times[client])
                 # 2. the small-file tree: threads, the cluster at each batch size, a process
                 # pool with one file a task and with the engine's batches; rounds interleaved
                 configs = [("threads", 0)] + [("LocalCluster(2)", n) for n in limits] + \
                     [("ProcessPoolExecutor(2)", 1), ("ProcessPoolExecutor(2)", tree_batches.MAX_FILES)]
                 runs: Dict[Tuple[str, int], List[Tuple[float, float, str]]] = {c: [] for c in configs}
-                for round_ in range(args.rounds):
+                for round_ in range(0 if args.only_big else args.rounds):
                     for name, limit in configs:
                         if round_ and 0 < limit < 64:
                             continue                  # slow and far from the choice: once
@@ -173,17 +215,24 @@ def main() -> None:
                         runs[(name, limit)].append((wall, cpu, f"{counted.tasks} ({each:.0f})"))
             size = args.size_mib * MiB
             parts = -(-size // (args.part_mib * MiB))
-            per = remote_parts.parts_per_task(parts, args.threads)
+            per = remote_tasks.parts_per_task(parts, args.threads)
             rows.append([f"{args.size_mib} MiB file, threads", f"{t_threads:.2f}",
                          f"{size / t_threads / MiB:,.0f} MiB/s", "1.00"])
             rows.append([f"{args.size_mib} MiB file, LocalCluster(2)", f"{t_dask:.2f}",
                          f"{size / t_dask / MiB:,.0f} MiB/s", f"{t_dask / t_threads:.2f}"])
+            rows.append([f"{args.size_mib} MiB download, threads", f"{d_threads:.2f}",
+                         f"{size / d_threads / MiB:,.0f} MiB/s", "1.00"])
+            rows.append([f"{args.size_mib} MiB download, LocalCluster(2)", f"{d_dask:.2f}",
+                         f"{size / d_dask / MiB:,.0f} MiB/s", f"{d_dask / d_threads:.2f}"])
             path.unlink()
     print(table(rows, ["run", "seconds", "rate", "time vs threads"]))
-    print(f"\n{args.files} x {args.file_size} B tree (medians of the rounds):")
-    print(table(tree_rows(runs, args.files), ["run", "files/task limit", "tasks (files each)",
-                                              "rounds", "seconds", "rate", "time vs threads",
-                                              "this process's CPU ms/file"]))
+    print("download runs (s), threads: " + ", ".join(f"{t:.2f}" for t in d_runs[0])
+          + "; LocalCluster(2): " + ", ".join(f"{t:.2f}" for t in d_runs[1]))
+    if not args.only_big:
+        print(f"\n{args.files} x {args.file_size} B tree (medians of the rounds):")
+        print(table(tree_rows(runs, args.files), ["run", "files/task limit", "tasks (files each)",
+                                                  "rounds", "seconds", "rate", "time vs threads",
+                                                  "this process's CPU ms/file"]))
     print(f"\nDask scheduler: {per_task_ms:.2f} ms per no-op task ({1000 / per_task_ms:,.0f} tasks/s, "
           f"{args.tasks} tasks, 2 workers)")
     print(f"{parts} parts of {args.part_mib} MiB, {args.threads} batches in flight: "

@@ -223,6 +223,7 @@ def _cp_up(args: argparse.Namespace, argv: Sequence[str], options, local: str, b
 def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str, key: str,
              target: str) -> int:
     from .checkpoint_file import checkpoint_location
+    from .cli_executor import open_executor
     from .download import resumable_download_file
     from .ops import response_crc
     from .params import create_resumable_clt_params
@@ -236,8 +237,9 @@ def _cp_down(args: argparse.Namespace, argv: Sequence[str], options, bucket: str
     resp_headers: dict = {}
     started = time.monotonic()
     try:
-        status = resumable_download_file(options, bucket, key, target, None, None, clt, bar,
-                                         resp_headers)
+        with open_executor(args) as executor:
+            status = resumable_download_file(options, bucket, key, target, None, None, clt, bar,
+                                             resp_headers, executor=executor)
     except KeyboardInterrupt:
         bar.close()
         _resume_hint(argv, checkpoint if checkpoint and os.path.exists(checkpoint) else None,

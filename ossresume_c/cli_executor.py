@@ -1,4 +1,4 @@
-"""Where ``cp`` and ``sync`` run their work: ``--processes N`` (a process pool on this
+"""Where ``cp`` (both ways) and ``sync`` run their work: ``--processes N`` (a process pool on this
 machine) or ``--dask-scheduler tcp://HOST:PORT`` (a Dask cluster), else threads here."""
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from .cli_common import threads_arg
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--processes", type=threads_arg, default=None, metavar="N",
-                       help="send the parts (and with -r or sync the small files) from N worker "
-                            "processes on this machine")
+                       help="transfer the parts (and with -r or sync the small files) from N "
+                            "worker processes on this machine")
     group.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
-                       help="send them from the workers of this Dask cluster (pip install "
-                            "'ossresume_c[dask]'); the files must be at the same path on every "
-                            "worker, parts go on presigned URLs")
+                       help="transfer them from the workers of this Dask cluster (pip install "
+                            "'ossresume_c[dask]'); the files (for a download, the target's "
+                            "directory) must be at the same path on every worker, parts go on "
+                            "presigned URLs")
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Executor
 from typing import Dict, List, Optional, Tuple
 
 import requests
@@ -20,10 +21,11 @@ import requests
 from . import checkpoint_codec as codec
 from . import direct_body
 from . import native
-from . import ops
+from . import ops, remote_ranges
 from . import status as st
 from . import wire
 from .config import RequestOptions
+from .executors import InvalidExecutor, resolve_executor
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import Part, plan_from_sizes, plan_parts
 from .params import ResumableCltParams
@@ -40,15 +42,24 @@ def resumable_download_file(options: RequestOptions, bucket: str, object: str, f
                             clt_params: Optional[ResumableCltParams] = None,
                             progress_callback: Optional[ProgressCallback] = None,
                             resp_headers: Optional[dict] = None,
-                            *, checkpoint_interval: float = 1.0) -> st.Status:
+                            *, checkpoint_interval: float = 1.0,
+                            executor: object = None) -> st.Status:
     """Download ``bucket/object`` to ``filepath`` in parallel ranges, resumably.
 
     Returns a Status (never raises for OSS, network or file errors);
     ``resp_headers`` receives the HEAD response's headers.  ``headers`` go to
     the HEAD request; ``params`` is accepted and ignored, as in the C SDK.
+    ``executor`` (a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``)
+    fetches the ranges from other processes or hosts, on presigned URLs, into the
+    ``.tmp`` at the same path (``remote_ranges``); None fetches them from threads here.
     """
+    try:
+        pool = resolve_executor(executor)
+    except InvalidExecutor as bad:
+        return bad.status
     job = DownloadJob(options, bucket, object, filepath, headers, clt_params, progress_callback,
                       checkpoint_interval)
+    job.executor = pool
     status = job.run()
     copy_out(resp_headers, job.head_headers)
     return status
@@ -60,6 +71,7 @@ class DownloadJob(TransferJob):
         self.meta: Optional[ops.ObjectMeta] = None
         self.head_headers: Dict[str, str] = {}
         self.tmp_path = ""
+        self.executor: Optional[Executor] = None    # None: the ranges are fetched by threads here
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -70,7 +82,10 @@ class DownloadJob(TransferJob):
             self.tmp_path = self.cpfile.download_temp_path(self.filepath, self.meta)
         if not self._resume():
             self._start_fresh()
-        failure = self.run_parts(self._fetch_part, "ossresume-download")
+        if self.executor is not None:
+            failure = remote_ranges.fetch_missing_parts(self, self.executor)
+        else:
+            failure = self.run_parts(self._fetch_part, "ossresume-download")
         if failure is not None:
             return self.fail(failure)
         return self._finish(head)

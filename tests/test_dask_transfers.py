@@ -90,21 +90,18 @@ def test_a_closed_client_is_invalid_before_any_request(oss_emulator, tmp_path, d
     assert not os.path.exists(path + ".ucp")
 
 
-def test_a_worker_killed_mid_part_has_its_task_run_elsewhere(oss_emulator, tmp_path, dask_client):
-    path = make_file(tmp_path / "f.bin", 1_250_000, seed=9)
-    # part 1 is held by the server, so its task is surely running when the worker dies
-    oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=5, part_number=1,
-                                  count=1)
-    pids = dask_client.run(os.getpid)
+def with_a_worker_killed(client, task_name, call):
+    """Run ``call()`` in a thread, SIGKILL the worker that runs a task of ``task_name``
+    once the scheduler shows one, and return what ``call`` returned."""
+    pids = client.run(os.getpid)
     result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(status=upload(oss_emulator, path,
-                                                                         dask_client)))
+    runner = threading.Thread(target=lambda: result.update(value=call()))
     runner.start()
     victim = None
     deadline = time.monotonic() + 120
     while victim is None and time.monotonic() < deadline and runner.is_alive():
-        busy = [w for w, keys in dask_client.processing().items()
-                if any("send_batch" in str(k) for k in keys)]
+        busy = [w for w, keys in client.processing().items()
+                if any(task_name in str(k) for k in keys)]
         if busy:
             victim = busy[0]
         else:
@@ -113,10 +110,19 @@ def test_a_worker_killed_mid_part_has_its_task_run_elsewhere(oss_emulator, tmp_p
     os.kill(pids[victim], signal.SIGKILL)
     runner.join(300)
     assert not runner.is_alive()
-    status = result["status"]
+    client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker
+    return result["value"]
+
+
+def test_a_worker_killed_mid_part_has_its_task_run_elsewhere(oss_emulator, tmp_path, dask_client):
+    path = make_file(tmp_path / "f.bin", 1_250_000, seed=9)
+    # part 1 is held by the server, so its task is surely running when the worker dies
+    oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=5, part_number=1,
+                                  count=1)
+    status = with_a_worker_killed(dask_client, "send_batch",
+                                  lambda: upload(oss_emulator, path, dask_client))
     assert status.is_ok(), status
     assert_object_is(oss_emulator, "k", path)
-    dask_client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker
 
 
 def test_a_tree_across_the_cluster(oss_emulator, tmp_path, dask_client):
@@ -183,3 +189,114 @@ def test_a_worker_killed_mid_batch_has_the_batch_run_elsewhere(oss_emulator, tmp
     assert [e["op"] for e in emu.server.request_log() if e.get("bucket") == emu.bucket] == \
         ["ListObjects"]
     dask_client.wait_for_workers(2, timeout=120)       # the nanny restarts the worker
+
+# -- downloads: ranges fetched by the cluster's workers into the .tmp -----------------------
+
+def uploaded_object(emu, tmp_path, key="obj", size=1_250_000, seed=21):
+    """An object of 13 parts of 100 KiB, and its bytes."""
+    path = make_file(tmp_path / f"{key}.src", size, seed=seed)
+    assert upload(emu, path, None, key=key).is_ok()
+    emu.server.clear_request_log()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def download(emu, target, executor, key="obj", threads=2, **opts):
+    params = oss.create_resumable_clt_params(100 * KB, threads, True, None)
+    return oss.resumable_download_file(options_for(emu, **opts), emu.bucket, key, str(target),
+                                       None, None, params, checkpoint_interval=0,
+                                       executor=executor)
+
+
+def get_requests(emu):
+    return [e for e in emu.server.request_log() if e.get("op") == "GetObject"]
+
+
+def test_a_download_across_the_cluster_with_no_secret_in_the_workers_logs(oss_emulator, tmp_path,
+                                                                          dask_client):
+    want = uploaded_object(oss_emulator, tmp_path)
+    log_path = str(tmp_path / "workers.log")
+    dask_client.run(_log_to, log_path)
+    oss_emulator.server.add_fault(op="GetObject", action="status", status=503, nth=3)
+    target = tmp_path / "out.bin"
+    status = download(oss_emulator, target, dask_client, sts_token="sts-token-xyz")
+    dask_client.run(_stop_logging)
+    assert status.is_ok(), status
+    assert target.read_bytes() == want
+    assert not os.path.exists(f"{target}.dcp") and not os.path.exists(f"{target}.tmp")
+    with open(log_path) as fh:
+        workers_log = fh.read() + repr(dask_client.get_worker_logs())
+    assert "GetObject" in workers_log and "retry 1/" in workers_log     # a worker's retry log
+    assert oss_emulator.access_key_secret not in workers_log
+    assert len(get_requests(oss_emulator)) == 14          # 13 parts and the 503'd one again
+
+
+def test_a_closed_client_is_invalid_before_any_download_request(oss_emulator, tmp_path,
+                                                                dask_client):
+    import distributed
+    uploaded_object(oss_emulator, tmp_path, size=300 * KB)
+    other = distributed.Client(dask_client.cluster)
+    other.close()
+    target = tmp_path / "out.bin"
+    status = download(oss_emulator, target, other)
+    assert status.code == INVALID_ARGUMENT and status.error_code == "InvalidArgument", status
+    assert "closed" in status.error_msg
+    assert oss_emulator.server.request_log() == []
+    assert sorted(os.listdir(tmp_path)) == ["obj.src"]     # no .dcp, no .tmp
+
+
+def test_a_worker_killed_mid_download_has_its_task_run_elsewhere(oss_emulator, tmp_path,
+                                                                 dask_client):
+    want = uploaded_object(oss_emulator, tmp_path)
+    # the first range is held by the server, so its task is surely running when the worker dies
+    oss_emulator.server.add_fault(op="GetObject", action="delay", seconds=5, nth=1, count=1)
+    target = tmp_path / "out.bin"
+    status = with_a_worker_killed(dask_client, "fetch_batch",
+                                  lambda: download(oss_emulator, target, dask_client))
+    assert status.is_ok(), status
+    assert target.read_bytes() == want
+
+
+def test_a_worker_that_cannot_open_the_target_names_itself_and_the_path(oss_emulator, tmp_path,
+                                                                        dask_client, monkeypatch):
+    """The target is relative and the workers run in another directory (another host)."""
+    want = uploaded_object(oss_emulator, tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(tmp_path)
+    homes = dask_client.run(os.getcwd)
+    try:
+        dask_client.run(os.chdir, str(other))
+        status = download(oss_emulator, "out.bin", dask_client)
+        assert status.error_code == "OpenFileFail", status
+        assert "dask worker tcp://127.0.0.1:" in status.error_msg
+        assert "cannot open 'out.bin.tmp'" in status.error_msg
+        assert os.path.exists("out.bin.dcp") and os.path.exists("out.bin.tmp")  # kept to resume
+        assert get_requests(oss_emulator) == []
+        dask_client.run(os.chdir, str(tmp_path))       # workers that see the path: the same call
+        assert download(oss_emulator, "out.bin", dask_client).is_ok()
+    finally:
+        for worker, home in homes.items():
+            dask_client.run(os.chdir, home, workers=[worker])
+    assert (tmp_path / "out.bin").read_bytes() == want
+
+
+def _running(dask_worker) -> list:
+    """On a worker: the keys of the tasks occupying its threads, cancelled ones included."""
+    return [str(ts.key) for ts in dask_worker.state.all_running_tasks]
+
+
+def test_a_killed_coordinator_resumes_on_the_cluster_fetching_only_what_was_missing(
+        oss_emulator, tmp_path, dask_client):
+    from test_remote_ranges import killed_coordinator, resumed_fetches_only_what_was_missing
+    want = uploaded_object(oss_emulator, tmp_path)
+    target = tmp_path / "out.bin"
+    said = killed_coordinator(oss_emulator, target, dask_client.scheduler.address)
+    # the dead client's tasks run on (a thread cannot be stopped) after the scheduler forgot
+    # them: wait until no worker runs one, so that their GETs are not counted below
+    deadline = time.monotonic() + 120
+    while any("fetch_batch" in k for keys in dask_client.run(_running).values() for k in keys) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)      # polling the workers, not waiting for an outcome
+    resumed_fetches_only_what_was_missing(oss_emulator, target, dask_client, want,
+                                          int(said["consumed"]))
