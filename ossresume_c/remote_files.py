@@ -22,7 +22,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from . import status as st
 from .presigned import PRESIGN_SECONDS
-from .remote_parts import EXPIRY_MARGIN, worker_name
+from .remote_tasks import EXPIRY_MARGIN, worker_name
 from .transport import Transport
 from .tree_batches import still_fresh
 from .tree_tasks import SendContext, Task, TaskResult, presigned_task, run_task
