@@ -15,7 +15,7 @@ import ossresume_c as oss
 from ossresume_c import ops, presigned, remote_files
 from ossresume_c.config import request_options_create
 from ossresume_c.manifest import Manifest
-from ossresume_c.remote_parts import EXPIRY_MARGIN
+from ossresume_c.remote_tasks import EXPIRY_MARGIN
 from ossresume_c.tree_batches import MAX_FILES, batch_slots
 from ossresume_c.transport import Transport
 from ossresume_c.tree_tasks import PUT, SendContext, Task
