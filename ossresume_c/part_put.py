@@ -23,7 +23,7 @@ import os
 import select
 import socket
 import threading
-from typing import Mapping, NamedTuple, Optional
+from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import bandwidth, native, ops, retry, wire
 from . import send_range as sr
@@ -77,17 +77,18 @@ class PartPutter:
             self.conns.close()
 
     def put(self, bucket: str, key: str, upload_id: str, part_number: int, fd: int,
-            offset: int, size: int, headers: Mapping[str, str], filepath: str
-            ) -> Optional[LeanPart]:
+            offset: int, size: int, headers: Mapping[str, str], filepath: str,
+            query: Optional[Sequence[Tuple[str, Optional[str]]]] = None) -> Optional[LeanPart]:
         """Send one part from ``fd`` as the first attempt; None: nothing was sent,
-        send it the regular way."""
+        send it the regular way.  ``query``: a presigned one (a worker's part)."""
         conns = self.conns
         if not self.enabled or conns is None:
             return None
         what = f"UploadPart {part_number}"
         try:
             head, host, port = conns.signed_head(
-                bucket, key, ops.part_query(part_number, upload_id), headers, size)
+                bucket, key, ops.part_query(part_number, upload_id) if query is None else query,
+                headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
         sock = self._fresh_socket(conns, host, port)

@@ -6,8 +6,9 @@ and alone writes the checkpoint.  It cuts the parts still to send into batches
 (``remote_tasks.parts_per_task``), presigns each part's UploadPart with V4 query signing valid
 for :data:`PRESIGN_SECONDS`, and submits one :class:`PartBatch` per batch to the
 executor.  A worker (:func:`send_batch`) holds no secret: it opens the file at the
-same path, reads each part with the C part reader (CRC-64 in the same pass), sends
-a plain PUT to its URL through an unsigned transport (the usual retries, a CRC-64
+same path and sends each part to its URL the way a thread's upload does: the lean
+path first (``part_put``: the part from the file in C, CRC-64 in the same pass),
+else a plain PUT through an unsigned transport (the usual retries, a CRC-64
 mismatch with the response header retried as -978) and returns small
 :class:`BatchResult` rows ``(part number, PartDone(crc64, etag))``.  Parts whose URL would
 expire before they start come back unsent and are presigned again.
@@ -25,9 +26,11 @@ from . import native, ops
 from . import status as st
 from .config import RequestOptions
 from .engine import PartDone
+from .part_put import PartPutter
 from .presigned import PRESIGN_SECONDS, transport_for, without_secrets
 from .put_file import file_changed
 from .remote_tasks import BatchResult, expiring, on_open_file, run_batches
+from .transport import Transport
 
 if TYPE_CHECKING:
     from .upload import UploadJob
@@ -73,24 +76,39 @@ def _send_parts(batch: PartBatch, fd: int, result: BatchResult) -> None:
                                                   "modification time")
         return
     transport = transport_for(batch.options)
-    buf = bytearray(max(p.size for p in batch.parts))
-    for part in batch.parts:
-        if expiring(part.expires_at):
-            result.expired.append(part.number)
-            continue
-        got = native.read_part(fd, part.offset, part.size, buf)
-        if got.bytes_read != part.size:
-            result.failure = file_changed(batch.path, f"part {part.number} was short on "
-                                                      f"{result.worker}")
-            return
-        status, res = ops.upload_part(transport, batch.bucket, batch.key, "", part.number,
-                                      memoryview(buf)[:part.size], expect_crc=got.crc64,
-                                      headers=dict(batch.headers), query=part.query)
-        if not status.is_ok() or res is None:
-            status.error_msg = f"{status.error_msg} (part {part.number}, {result.worker})".strip()
-            result.failure = status
-            return
-        result.done.append((part.number, PartDone(got.crc64, res.etag)))
+    putter = PartPutter(transport)
+    try:
+        for part in batch.parts:
+            if expiring(part.expires_at):
+                result.expired.append(part.number)
+                continue
+            status, done = _send_part(batch, fd, part, transport, putter, result.worker)
+            if done is None:
+                status.error_msg = f"{status.error_msg} (part {part.number}, {result.worker})".strip()
+                result.failure = status
+                return
+            result.done.append((part.number, done))
+    finally:
+        putter.close()
+
+
+def _send_part(batch: PartBatch, fd: int, part: PartURL, transport: Transport, putter: PartPutter,
+               worker: str) -> Tuple[st.Status, Optional[PartDone]]:
+    """One part on its presigned URL: the lean path first (as a thread's upload
+    sends it), the regular one for what that leaves (retries, a fallback)."""
+    headers = dict(batch.headers)
+    lean = putter.put(batch.bucket, batch.key, "", part.number, fd, part.offset, part.size,
+                      headers, batch.path, query=part.query)
+    if lean is not None and lean.final:
+        return lean.status, (PartDone(lean.crc64, lean.etag) if lean.status.is_ok() else None)
+    buf = bytearray(part.size)
+    got = native.read_part(fd, part.offset, part.size, buf)
+    if got.bytes_read != part.size:
+        return file_changed(batch.path, f"part {part.number} was short on {worker}"), None
+    status, res = ops.upload_part(transport, batch.bucket, batch.key, "", part.number,
+                                  memoryview(buf), expect_crc=got.crc64, headers=headers,
+                                  query=part.query, after=lean.status if lean is not None else None)
+    return status, (PartDone(got.crc64, res.etag) if status.is_ok() and res is not None else None)
 
 
 # -- the coordinator side ----------------------------------------------------------------

@@ -19,8 +19,10 @@ def test_cp_with_worker_processes(oss_emulator, tmp_path):
 
 
 def _remote_download_log(emu):
-    """The GetObjects, each sent on a presigned URL (a worker's, not a signed header's)."""
-    gets = [e for e in emu.server.request_log() if e.get("op") == "GetObject"]
+    """This test's GetObjects, each sent on a presigned URL (a worker's, not a signed
+    header's); the shared emulator may still log a late request of an earlier test."""
+    gets = [e for e in emu.server.request_log()
+            if e.get("op") == "GetObject" and e.get("bucket") == emu.bucket]
     assert gets and all("x-oss-signature=" in e["query"] for e in gets)
     return gets
 

@@ -182,3 +182,30 @@ def test_tree_tasks_on_a_process_pool_are_presigned_too(oss_emulator, tmp_path):
     assert sorted(t.key for t in small) == ["t/a.txt", "t/b/c.json"]
     assert all(dict(t.signed)["PUT"] for t in small)
     assert sum(fn is remote_parts.send_batch for fn, _a, _kw in shipped) >= 1   # big.bin's parts
+
+
+def test_workers_send_their_parts_the_lean_way_on_the_presigned_urls(oss_emulator, tmp_path,
+                                                                     monkeypatch):
+    """A worker sends each part as a thread's upload does (part_put, from the file),
+    with the presigned query; nothing goes the regular way when all is well.  An
+    in-process pool lets the test count the lean sends."""
+    from concurrent.futures import ThreadPoolExecutor
+    from ossresume_c.part_put import PartPutter
+    lean = []
+    real_put = PartPutter.put
+
+    def counting_put(self, *args, **kwargs):
+        got = real_put(self, *args, **kwargs)
+        lean.append((kwargs.get("query") is not None, got is not None and got.final
+                     and got.status.is_ok()))
+        return got
+
+    monkeypatch.setattr(PartPutter, "put", counting_put)
+    path = make_file(tmp_path / "f.bin", 1_250_000, seed=7)     # 13 parts
+    with ThreadPoolExecutor(2) as pool:
+        status = upload(oss_emulator, path, pool)
+    assert status.is_ok(), status
+    assert_object_is(oss_emulator, "k", path)
+    assert lean == [(True, True)] * 13
+    assert sorted(int(e["part_number"]) for e in upload_part_requests(oss_emulator)) == \
+        list(range(1, 14))                                      # each part sent once
