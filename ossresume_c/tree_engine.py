@@ -10,7 +10,7 @@ Steps, as :meth:`TreeJob.run` takes them:
    upload, delete.
 4. *Send*: one-part files as tasks (``tree_tasks``: one PutObject each) on this
    process's threads, never more than ``threads`` requests in flight; on an
-   executor, in batches formed as the walk streams (``tree_batches``: up to 256 files
+   executor, in batches formed as the walk streams (``tree_remote``: up to 256 files
    or 64 MiB a task, presigned, sent by ``remote_files`` on a few threads per
    worker), at most two batches per worker out, so memory is O(what is in flight);
    bigger files through the resumable engine with their checkpoints.
@@ -28,25 +28,21 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Callable, Dict, Iterator, Optional, Tuple, Union
 
-from . import ops, tree_batches
+from . import ops
 from . import status as st
 from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
-from .executors import executor_workers
 from .layout import plan_parts
 from .manifest import Manifest
 from .params import ResumableCltParams, create_resumable_clt_params
-from .read_ahead import PAUSED, ReadAhead
-from .remote_files import EXPIRED, presigned_batch, send_files
 from .transport import Transport
-from .tree_batches import BatchFormer, batch_slots, idle_workers, split_evenly
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
-from .tree_tasks import (DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc,
-                         remote_context, run_task)
+from .tree_remote import Batch, RemoteBatches
+from .tree_tasks import DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -57,9 +53,6 @@ _FATAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "
                 "BucketNameInvalidError"}
 _PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCONSISTENT_ERROR,
                   "OpenFileFail": st.OPEN_FILE_ERROR}
-WALK_PAUSE = 0.05     # seconds without a new key after which idle workers get the partial batch
-
-_Batch = List[Tuple[LocalFile, Task]]
 
 
 class OrderError(Exception):
@@ -103,13 +96,11 @@ class TreeJob:
         self.stop = cancel or threading.Event()
         self.summary = TreeSummary(keep_keys=keep_keys)
         self.ctx = SendContext(options, bucket, tuple(headers.items()), threads, dry_run)
-        self.remote_ctx = remote_context(self.ctx)
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
-        self.inflight: Dict[Future, Tuple[int, Union[LocalFile, _Batch]]] = {}
+        self.inflight: Dict[Future, Tuple[int, Union[LocalFile, Batch]]] = {}
         self.in_use = 0
-        self.former: BatchFormer[Tuple[LocalFile, Task]] = BatchFormer(tree_batches.LIMITS)
-        self.workers = executor_workers(executor, threads) if executor is not None else 0
-        self.batches_out = 0
+        self.remote = RemoteBatches(self, executor, self.ctx, threads) \
+            if executor is not None else None
         self.consumed = 0
         self.total = 0
         self.fatal: Optional[st.Status] = None
@@ -160,44 +151,26 @@ class TreeJob:
                     if not self._one_pair(local, remote, walked.done, listing, local_pool):
                         break
             else:
-                self._stream(((lo, ro, walked.done) for lo, ro in pairs), listing, local_pool)
+                assert self.remote is not None
+                self.remote.stream(((lo, ro, walked.done) for lo, ro in pairs),
+                                   lambda lo, ro, done: self._one_pair(lo, ro, done, listing,
+                                                                       local_pool),
+                                   listing.close)
         except OrderError as exc:
             self.fatal = self.summary.error = st.Status(st.INTERNAL_ERROR, "ListingOrder", str(exc))
         if listing.error is not None and self.summary.error is None:
             self.summary.error = listing.error
 
-    def _stream(self, triples: Iterable[Tuple[Optional[LocalFile], Optional[RemoteObject], bool]],
-                listing: "_Listing", local_pool: ThreadPoolExecutor) -> None:
-        """On an executor: the merge is read ahead by a thread, so that while the walk
-        pauses, finished batches are still recorded and idle workers get the partial one."""
-        ahead = ReadAhead(triples, name="ossresume-walk")
-        try:
-            while True:
-                item = ahead.next(WALK_PAUSE)
-                if item is None:
-                    return
-                if item is PAUSED:
-                    self._record_finished(block=False)
-                    self._send_partial()
-                    continue
-                local, remote, walk_done = item  # type: ignore[misc]
-                if not self._one_pair(local, remote, walk_done, listing, local_pool):
-                    return
-        finally:
-            ahead.stop()
-            listing.close()          # a reader waiting for a page sees it closed
-            ahead.close()
-
     def _one_pair(self, local: Optional[LocalFile], remote: Optional[RemoteObject],
                   walk_done: bool, listing: "_Listing", local_pool: ThreadPoolExecutor) -> bool:
-        self._record_finished(block=False)
+        self.record_finished(block=False)
         if listing.error is not None and self.fatal is None:
             self.fatal = listing.error
         if local is None and walk_done and not self.delete:
             return False                         # the rest of the listing cannot matter
         if self.stop.is_set():
             if local is not None:
-                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+                self.finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
             return False
         self._one_key(local, remote, local_pool)
         return True
@@ -206,17 +179,17 @@ class TreeJob:
                  local_pool: ThreadPoolExecutor) -> None:
         if local is not None and local.note:
             log.info("skipping %s: %s", local.path, local.note)
-            self._finish(FileOutcome(local.path, local.key, 0, "noted", None, local.note))
+            self.finish(FileOutcome(local.path, local.key, 0, "noted", None, local.note))
             return
         if local is not None and local.problem:
             code, message = local.problem
-            self._finish(FileOutcome(local.path, local.key, local.size, "failed",
-                                     st.Status(_PROBLEM_CODES.get(code, st.INVALID_ARGUMENT), code,
-                                               message)))
+            self.finish(FileOutcome(local.path, local.key, local.size, "failed",
+                                    st.Status(_PROBLEM_CODES.get(code, st.INVALID_ARGUMENT), code,
+                                              message)))
             return
         if self.fatal is not None:
             if local is not None:
-                self._finish(FileOutcome(local.path, local.key, local.size, "failed", self.fatal))
+                self.finish(FileOutcome(local.path, local.key, local.size, "failed", self.fatal))
             return
         row = None
         if self.manifest is not None and local is not None and remote is not None \
@@ -227,7 +200,7 @@ class TreeJob:
             return
         if action == SKIP:
             assert local is not None
-            self._finish(FileOutcome(local.path, local.key, local.size, "skipped"))
+            self.finish(FileOutcome(local.path, local.key, local.size, "skipped"))
             return
         if action == DELETE:
             assert remote is not None
@@ -235,7 +208,7 @@ class TreeJob:
                 return
             gone = LocalFile(remote.key, "", remote.size)
             if self.dry_run:
-                self._finish(FileOutcome("", remote.key, remote.size, "would-delete"))
+                self.finish(FileOutcome("", remote.key, remote.size, "would-delete"))
                 return
             self._send_small(local_pool, gone, Task(DELETE, remote.key))
             return
@@ -252,10 +225,10 @@ class TreeJob:
 
     def _submit(self, executor: Executor, need: int, local: LocalFile, work: object) -> None:
         while self.in_use + need > self.threads:
-            self._record_finished(block=True)
+            self.record_finished(block=True)
             self._send_partial()             # small files must not wait behind a big one
             if self.stop.is_set():
-                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+                self.finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
                 return
         if isinstance(work, Task):
             future = executor.submit(run_task, self.ctx, work)
@@ -263,72 +236,22 @@ class TreeJob:
             big: Tuple[str, int] = work  # type: ignore[assignment]
             future = executor.submit(self._big_file, local, big[0], big[1])
         self.in_use += need
-        self.inflight[future] = (need, local)
+        self.track(future, need, local)
+
+    def track(self, future: Future, need: int, what: Union[LocalFile, Batch]) -> None:
+        """Keep ``future`` (holding ``need`` slots for ``what``) until its event is handled."""
+        self.inflight[future] = (need, what)
         future.add_done_callback(lambda f: self.events.put(("done", f)))
 
-    # -- small files on an executor: batches ------------------------------------------
     def _send_small(self, local_pool: ThreadPoolExecutor, local: LocalFile, task: Task) -> None:
-        if self.executor is None:
+        if self.remote is None:
             self._submit(local_pool, 1, local, task)
-            return
-        for batch in self.former.add((local, task), task.size):      # a delete carries no bytes
-            self._submit_batch(batch)
-        self._send_partial()
+        else:
+            self.remote.add(local, task)
 
     def _send_partial(self, last: bool = False) -> None:
-        """The partial batch, shared among the idle workers (the ``last`` one goes anyway)."""
-        idle = idle_workers(self.batches_out, self.workers)
-        if len(self.former) and (idle or last):
-            for piece in split_evenly(self.former.flush() or [], idle):
-                self._submit_batch(piece)
-
-    def _submit_batch(self, items: _Batch) -> None:
-        """Presign ``items`` and submit them as one task, once a batch slot is free."""
-        assert self.executor is not None
-        while self.batches_out >= batch_slots(self.workers) and not self.stop.is_set():
-            self._record_finished(block=True)
-        if self.stop.is_set() or self.fatal is not None:
-            self._give_up(items, "cancelled" if self.stop.is_set() else "failed", self.fatal)
-            return
-        try:
-            # another process or host: presigned requests, no credentials in the task
-            batch = presigned_batch(SENDERS.get(self.ctx)[0], self.ctx, self.remote_ctx,
-                                    [task for _local, task in items])
-            future = self.executor.submit(send_files, batch)
-        except Exception as exc:  # noqa: BLE001 - a broken pool, a pickling error
-            self._give_up(items, "failed", self._lost(exc, len(items)))
-            return
-        self.batches_out += 1
-        self.inflight[future] = (0, items)
-        future.add_done_callback(lambda f: self.events.put(("done", f)))
-
-    def _batch_done(self, future: Future, items: _Batch) -> None:
-        self.batches_out -= 1
-        try:
-            results: List[TaskResult] = future.result()
-            if len(results) != len(items):
-                raise ValueError(f"{len(results)} results for {len(items)} files")
-        except Exception as exc:  # noqa: BLE001 - a lost worker fails its batch, not the run
-            status = self._lost(exc, len(items))
-            results = [TaskResult(task, "failed", status) for _local, task in items]
-        expired = [item for item, result in zip(items, results) if result.action == EXPIRED]
-        for (local, _task), result in zip(items, results):
-            if result.action != EXPIRED:
-                self._record(local, result)
-        if expired:              # started too late for their URLs: presigned again
-            self._submit_batch(expired)
-
-    def _lost(self, exc: Exception, files: int) -> st.Status:
-        """The Status of files whose task was lost; a broken executor stops the run."""
-        status = st.Status(st.INTERNAL_ERROR, "WorkerLost",
-                           f"a task of {files} files was lost: {type(exc).__name__}: {exc}")
-        if isinstance(exc, BrokenExecutor):
-            self.fatal = self.fatal or status
-        return status
-
-    def _give_up(self, items: _Batch, action: str, status: Optional[st.Status]) -> None:
-        for local, _task in items:
-            self._finish(FileOutcome(local.path, local.key, local.size, action, status))
+        if self.remote is not None:
+            self.remote.send_partial(last)
 
     # -- big files: the resumable engine --------------------------------------------
     def _big_file(self, local: LocalFile, action: str, threads: int) -> TaskResult:
@@ -382,7 +305,7 @@ class TreeJob:
         return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
 
     # -- record ---------------------------------------------------------------------------
-    def _record_finished(self, block: bool) -> None:
+    def record_finished(self, block: bool) -> None:
         """Handle the events that are there (and with ``block``, wait up to 0.2 s for one:
         short enough for Ctrl-C to be seen at once)."""
         try:
@@ -402,17 +325,18 @@ class TreeJob:
     def _drain(self) -> None:
         self._send_partial(last=True)
         while self.inflight:
-            self._record_finished(block=True)
+            self.record_finished(block=True)
             for future in [f for f in self.inflight if f.done()]:   # events lost to a Ctrl-C
                 self._task_done(future)
-        self._record_finished(block=False)
+        self.record_finished(block=False)
 
     def _task_done(self, future: Future) -> None:
         if future not in self.inflight:
             return
         need, what = self.inflight.pop(future)
         if isinstance(what, list):
-            self._batch_done(future, what)
+            assert self.remote is not None
+            self.remote.done(future, what)
             return
         local = what
         self.in_use -= need
@@ -421,9 +345,9 @@ class TreeJob:
         except Exception as exc:  # noqa: BLE001 - a lost worker fails its file, not the run
             result = TaskResult(Task("?", local.key), "failed",
                                 st.Status(st.INTERNAL_ERROR, "InternalError", repr(exc)))
-        self._record(local, result)
+        self.record(local, result)
 
-    def _record(self, local: LocalFile, result: TaskResult) -> None:
+    def record(self, local: LocalFile, result: TaskResult) -> None:
         """The coordinator alone writes the manifest: rows for confirmed objects only."""
         self.summary.requests += result.requests
         if result.action in ("uploaded", "skipped") and self.manifest is not None \
@@ -436,7 +360,7 @@ class TreeJob:
             self._advance(local.size)
         if result.action == "failed" and _is_fatal(result.status):
             self.fatal = self.fatal or result.status
-        self._finish(FileOutcome(local.path, local.key, local.size, result.action,
+        self.finish(FileOutcome(local.path, local.key, local.size, result.action,
                                  result.status if result.action != "would-upload" else None))
 
     def _advance(self, nbytes: int) -> None:
@@ -444,7 +368,7 @@ class TreeJob:
         if self.progress is not None:
             self.progress(self.consumed, self.total)
 
-    def _finish(self, outcome: FileOutcome) -> None:
+    def finish(self, outcome: FileOutcome) -> None:
         self.summary.add(outcome)
         if self.on_file is not None:
             self.on_file(outcome)
