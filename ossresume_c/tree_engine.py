@@ -41,6 +41,7 @@ from .params import ResumableCltParams, create_resumable_clt_params
 from .transport import Transport
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
+from .tree_listing import Listing
 from .tree_remote import Batch, RemoteBatches
 from .tree_tasks import DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
 from .tree_walk import walk_tree
@@ -116,7 +117,7 @@ class TreeJob:
         except BaseException:
             transport.close()
             raise
-        listing = _Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
+        listing = Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
         local_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ossresume-tree")
         interrupted = False
         try:
@@ -141,7 +142,7 @@ class TreeJob:
             raise TreeInterrupted(self.summary)
         return self.summary
 
-    def _decide_and_send(self, listing: "_Listing", local_pool: ThreadPoolExecutor) -> None:
+    def _decide_and_send(self, listing: Listing, local_pool: ThreadPoolExecutor) -> None:
         walked = _Tracked(walk_tree(self.root, self.prefix, follow_symlinks=self.follow_symlinks,
                                     key_filter=self.key_filter, skip_dirs=self.skip_dirs))
         try:
@@ -162,7 +163,7 @@ class TreeJob:
             self.summary.error = listing.error
 
     def _one_pair(self, local: Optional[LocalFile], remote: Optional[RemoteObject],
-                  walk_done: bool, listing: "_Listing", local_pool: ThreadPoolExecutor) -> bool:
+                  walk_done: bool, listing: Listing, local_pool: ThreadPoolExecutor) -> bool:
         self.record_finished(block=False)
         if listing.error is not None and self.fatal is None:
             self.fatal = listing.error
@@ -372,65 +373,6 @@ class TreeJob:
         self.summary.add(outcome)
         if self.on_file is not None:
             self.on_file(outcome)
-
-
-class _Listing:
-    """The destination listing, fetched one page ahead by a thread; ``error`` is the
-    Status of a failed page (the iteration then ends)."""
-
-    def __init__(self, transport: Transport, bucket: str, prefix: str, key_filter: KeyFilter,
-                 stop: threading.Event) -> None:
-        self.t = transport
-        self.bucket = bucket
-        self.prefix = prefix
-        self.key_filter = key_filter
-        self.stop = stop
-        self.closed = threading.Event()
-        self.pages = 0
-        self.error: Optional[st.Status] = None
-        self.q: "queue.Queue[object]" = queue.Queue(maxsize=2)
-        self.thread = threading.Thread(target=self._fetch, name="ossresume-list", daemon=True)
-        self.thread.start()
-
-    def _fetch(self) -> None:
-        token = ""
-        while not self.closed.is_set():
-            status, found, token = ops.list_objects_v2(self.t, self.bucket, self.prefix, token)
-            self.pages += 1
-            self._put(found if status.is_ok() else status)
-            if not status.is_ok() or not token:
-                break
-        self._put(None)
-
-    def _put(self, item: object) -> None:
-        while not self.closed.is_set():
-            try:
-                self.q.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def __iter__(self) -> Iterator[RemoteObject]:
-        while True:
-            try:
-                item = self.q.get(timeout=0.2)
-            except queue.Empty:
-                if self.closed.is_set():        # closed while read from another thread
-                    return
-                continue
-            if item is None:
-                return
-            if isinstance(item, st.Status):
-                self.error = item
-                return
-            for obj in item:  # type: ignore[attr-defined]
-                if self.key_filter and not self.key_filter.wants(obj.key[len(self.prefix):]):
-                    continue
-                yield RemoteObject(obj.key, obj.size, obj.etag)
-
-    def close(self) -> None:
-        self.closed.set()
-        self.thread.join()
 
 
 class _Tracked:
