@@ -4,7 +4,7 @@ Steps, as :meth:`TreeJob.run` takes them:
 
 1. *Lock the manifest* — before any request; another running sync on it is an error.
 2. *Walk* the tree lazily in key order (``tree_walk``) while one thread *lists* the
-   destination prefix a page ahead (ListObjectsV2, 1,000 keys a page).
+   destination prefix a page ahead (``tree_listing``: ListObjectsV2, 1,000 keys a page).
 3. *Decide* per key from the merged walk and listing plus the manifest row
    (``tree_plan.merge`` / ``tree_plan.decide``): skip with no request, HEAD + CRC-64,
    upload, delete.
@@ -13,7 +13,7 @@ Steps, as :meth:`TreeJob.run` takes them:
    executor, in batches formed as the walk streams (``tree_remote``: up to 256 files
    or 64 MiB a task, presigned, sent by ``remote_files`` on a few threads per
    worker), at most two batches per worker out, so memory is O(what is in flight);
-   bigger files through the resumable engine with their checkpoints.
+   bigger files through the resumable engine with their checkpoints (``tree_big``).
 5. *Record*, in the calling thread: manifest rows (batched commits), the summary,
    ``on_file`` and ``progress``.
 
@@ -24,26 +24,23 @@ the summary.  The first refusal of the credentials or the bucket stops the run.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Callable, Dict, Iterator, Optional, Tuple, Union
 
-from . import ops
 from . import status as st
-from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
 from .layout import plan_parts
 from .manifest import Manifest
-from .params import ResumableCltParams, create_resumable_clt_params
 from .transport import Transport
 from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
                         decide, key_bytes, may_delete, merge)
+from .tree_big import BigFiles
 from .tree_listing import Listing
 from .tree_remote import Batch, RemoteBatches
-from .tree_tasks import DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc, run_task
+from .tree_tasks import DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, run_task
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -59,10 +56,6 @@ _PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCO
 class OrderError(Exception):
     """The walk or the listing was not in UTF-8 byte order: merging it could pair
     the wrong keys, so the run stops."""
-
-
-class _Stop(Exception):
-    """Raised from a big file's progress callback to cancel it."""
 
 
 class TreeJob:
@@ -100,6 +93,8 @@ class TreeJob:
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
         self.inflight: Dict[Future, Tuple[int, Union[LocalFile, Batch]]] = {}
         self.in_use = 0
+        self.big = BigFiles(self.ctx, part_size, cp_dir, executor, verify, self.stop,
+                            lambda nbytes: self.events.put(("bytes", nbytes)))
         self.remote = RemoteBatches(self, executor, self.ctx, threads) \
             if executor is not None else None
         self.consumed = 0
@@ -216,7 +211,7 @@ class TreeJob:
         assert local is not None
         self.total += local.size
         parts = max(1, plan_parts(local.size, self.part_size).count)
-        if parts <= 1 and not self._has_checkpoint(local):
+        if parts <= 1 and not self.big.has_checkpoint(local):
             kind = PUT if action == UPLOAD else VERIFY
             self._send_small(local_pool, local, Task(kind, local.key, local.path, local.size))
         else:
@@ -235,7 +230,7 @@ class TreeJob:
             future = executor.submit(run_task, self.ctx, work)
         else:
             big: Tuple[str, int] = work  # type: ignore[assignment]
-            future = executor.submit(self._big_file, local, big[0], big[1])
+            future = executor.submit(self.big.send, local, big[0], big[1])
         self.in_use += need
         self.track(future, need, local)
 
@@ -253,57 +248,6 @@ class TreeJob:
     def _send_partial(self, last: bool = False) -> None:
         if self.remote is not None:
             self.remote.send_partial(last)
-
-    # -- big files: the resumable engine --------------------------------------------
-    def _big_file(self, local: LocalFile, action: str, threads: int) -> TaskResult:
-        task = Task("big", local.key, local.path, local.size)
-        transport, _putter = SENDERS.get(self.ctx)
-        requests = 0
-        if action != UPLOAD:
-            status, meta = ops.head_object(transport, self.bucket, local.key)
-            requests += 1
-            if status.is_ok() and meta is not None and meta.crc64 is not None \
-                    and file_crc(local.path, local.size) == meta.crc64:
-                return TaskResult(task, "skipped", status, local.size, local.mtime_ns, meta.crc64,
-                                  meta.etag, requests=requests)
-        if self.dry_run:
-            return TaskResult(task, "would-upload", st.Status(200), local.size, requests=requests)
-        from .upload import resumable_upload_file
-        seen = [0]
-
-        def on_progress(consumed: int, total: int) -> None:
-            if self.stop.is_set() and consumed < total:
-                raise _Stop("the tree upload was interrupted")
-            self.events.put(("bytes", consumed - seen[0]))
-            seen[0] = consumed
-
-        status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
-                                       dict(self.headers), None, self._clt_params(threads), on_progress,
-                                       executor=self.executor, verify=self.verify)
-        if not status.is_ok():
-            cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
-            return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)
-        self.events.put(("bytes", local.size - seen[0]))
-        try:
-            now = os.stat(local.path)
-            unchanged = (now.st_size, now.st_mtime_ns) == (local.size, local.mtime_ns)
-        except OSError:
-            unchanged = False
-        crc = ops.response_crc(status.resp_headers)
-        etag = (ops.header(status.resp_headers, "ETag") or "") if unchanged else ""
-        return TaskResult(task, "uploaded", status, local.size, local.mtime_ns, crc, etag,
-                          requests=requests)
-
-    def _has_checkpoint(self, local: LocalFile) -> bool:
-        """A file that shrank to one part may have a multipart checkpoint to clean up:
-        the engine does that, so such files go through it."""
-        path = checkpoint_location(self._clt_params(1), local.path, self.bucket, local.key, ".ucp")
-        return path is not None and os.path.exists(path)
-
-    def _clt_params(self, threads: int) -> ResumableCltParams:
-        """A file's parameters: its checkpoint is a file in the tree's checkpoint directory."""
-        cp_dir = as_directory(self.cp_dir) if self.cp_dir is not None else None
-        return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
 
     # -- record ---------------------------------------------------------------------------
     def record_finished(self, block: bool) -> None:
