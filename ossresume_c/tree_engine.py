@@ -35,8 +35,8 @@ from .config import RequestOptions
 from .layout import plan_parts
 from .manifest import Manifest
 from .transport import Transport
-from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
-                        decide, key_bytes, may_delete, merge)
+from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, OrderError,
+                        RemoteObject, decide, may_delete, merge, ordered)
 from .tree_big import BigFiles
 from .tree_listing import Listing
 from .tree_remote import Batch, RemoteBatches
@@ -51,11 +51,6 @@ _FATAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "
                 "BucketNameInvalidError"}
 _PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCONSISTENT_ERROR,
                   "OpenFileFail": st.OPEN_FILE_ERROR}
-
-
-class OrderError(Exception):
-    """The walk or the listing was not in UTF-8 byte order: merging it could pair
-    the wrong keys, so the run stops."""
 
 
 class TreeJob:
@@ -141,7 +136,7 @@ class TreeJob:
         walked = _Tracked(walk_tree(self.root, self.prefix, follow_symlinks=self.follow_symlinks,
                                     key_filter=self.key_filter, skip_dirs=self.skip_dirs))
         try:
-            pairs = merge(_ordered(walked, "walk"), _ordered(listing, "listing"))
+            pairs = merge(ordered(walked, "walk"), ordered(listing, "listing"))
             if self.executor is None:
                 for local, remote in pairs:
                     if not self._one_pair(local, remote, walked.done, listing, local_pool):
@@ -329,17 +324,6 @@ class _Tracked:
     def __iter__(self) -> Iterator[LocalFile]:
         yield from self.it
         self.done = True
-
-
-def _ordered(items, what: str):
-    """Pass ``items`` through, refusing a key that does not sort after the previous one."""
-    last = None
-    for item in items:
-        here = key_bytes(item.key)
-        if last is not None and here <= last:
-            raise OrderError(f"the {what} is not in UTF-8 byte order at {item.key!r}")
-        last = here
-        yield item
 
 
 def _is_fatal(status: st.Status) -> bool:
