@@ -54,6 +54,9 @@ _PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCO
 
 
 class TreeJob:
+    """One run over a tree: walks, decides per key, sends (here, on the executor's
+    batches or through the resumable engine) and records."""
+
     def __init__(self, options: RequestOptions, root: str, bucket: str, prefix: str, *,
                  part_size: int, threads: int, cp_dir: Optional[str], headers: Dict[str, str],
                  manifest_path: Optional[str], checksum: bool = False, delete: bool = False,
