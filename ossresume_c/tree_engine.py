@@ -4,16 +4,16 @@ Steps, as :meth:`TreeJob.run` takes them:
 
 1. *Lock the manifest* — before any request; another running sync on it is an error.
 2. *Walk* the tree lazily in key order (``tree_walk``) while one thread *lists* the
-   destination prefix a page ahead (ListObjectsV2, 1,000 keys a page).
+   destination prefix a page ahead (``tree_listing``: ListObjectsV2, 1,000 keys a page).
 3. *Decide* per key from the merged walk and listing plus the manifest row
    (``tree_plan.merge`` / ``tree_plan.decide``): skip with no request, HEAD + CRC-64,
    upload, delete.
 4. *Send*: one-part files as tasks (``tree_tasks``: one PutObject each) on this
    process's threads, never more than ``threads`` requests in flight; on an
-   executor, in batches formed as the walk streams (``tree_batches``: up to 256 files
+   executor, in batches formed as the walk streams (``tree_remote``: up to 256 files
    or 64 MiB a task, presigned, sent by ``remote_files`` on a few threads per
    worker), at most two batches per worker out, so memory is O(what is in flight);
-   bigger files through the resumable engine with their checkpoints.
+   bigger files through the resumable engine with their checkpoints (``tree_big``).
 5. *Record*, in the calling thread: manifest rows (batched commits), the summary,
    ``on_file`` and ``progress``.
 
@@ -24,29 +24,23 @@ the summary.  The first refusal of the credentials or the bucket stops the run.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
-from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Callable, Dict, Iterator, Optional, Tuple, Union
 
-from . import ops, tree_batches
 from . import status as st
-from .checkpoint_file import as_directory, checkpoint_location
 from .config import RequestOptions
-from .executors import executor_workers
 from .layout import plan_parts
 from .manifest import Manifest
-from .params import ResumableCltParams, create_resumable_clt_params
-from .read_ahead import PAUSED, ReadAhead
-from .remote_files import EXPIRED, presigned_batch, send_files
 from .transport import Transport
-from .tree_batches import BatchFormer, batch_slots, idle_workers, split_evenly
-from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, RemoteObject,
-                        decide, key_bytes, may_delete, merge)
-from .tree_tasks import (DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, file_crc,
-                         remote_context, run_task)
+from .tree_plan import (DELETE, KEEP, SKIP, UPLOAD, KeyFilter, LocalFile, ManifestRow, OrderError,
+                        RemoteObject, decide, may_delete, merge, ordered)
+from .tree_big import BigFiles
+from .tree_listing import Listing
+from .tree_remote import Batch, RemoteBatches
+from .tree_tasks import DELETE, PUT, SENDERS, VERIFY, SendContext, Task, TaskResult, run_task
 from .tree_walk import walk_tree
 from .tree_types import FileOutcome, TreeInterrupted, TreeSummary
 
@@ -57,21 +51,12 @@ _FATAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "
                 "BucketNameInvalidError"}
 _PROBLEM_CODES = {"InvalidArgument": st.INVALID_ARGUMENT, "FileChanged": st.INCONSISTENT_ERROR,
                   "OpenFileFail": st.OPEN_FILE_ERROR}
-WALK_PAUSE = 0.05     # seconds without a new key after which idle workers get the partial batch
-
-_Batch = List[Tuple[LocalFile, Task]]
-
-
-class OrderError(Exception):
-    """The walk or the listing was not in UTF-8 byte order: merging it could pair
-    the wrong keys, so the run stops."""
-
-
-class _Stop(Exception):
-    """Raised from a big file's progress callback to cancel it."""
 
 
 class TreeJob:
+    """One run over a tree: walks, decides per key, sends (here, on the executor's
+    batches or through the resumable engine) and records."""
+
     def __init__(self, options: RequestOptions, root: str, bucket: str, prefix: str, *,
                  part_size: int, threads: int, cp_dir: Optional[str], headers: Dict[str, str],
                  manifest_path: Optional[str], checksum: bool = False, delete: bool = False,
@@ -103,13 +88,13 @@ class TreeJob:
         self.stop = cancel or threading.Event()
         self.summary = TreeSummary(keep_keys=keep_keys)
         self.ctx = SendContext(options, bucket, tuple(headers.items()), threads, dry_run)
-        self.remote_ctx = remote_context(self.ctx)
         self.events: "queue.Queue[Tuple[str, object]]" = queue.Queue()
-        self.inflight: Dict[Future, Tuple[int, Union[LocalFile, _Batch]]] = {}
+        self.inflight: Dict[Future, Tuple[int, Union[LocalFile, Batch]]] = {}
         self.in_use = 0
-        self.former: BatchFormer[Tuple[LocalFile, Task]] = BatchFormer(tree_batches.LIMITS)
-        self.workers = executor_workers(executor, threads) if executor is not None else 0
-        self.batches_out = 0
+        self.big = BigFiles(self.ctx, part_size, cp_dir, executor, verify, self.stop,
+                            lambda nbytes: self.events.put(("bytes", nbytes)))
+        self.remote = RemoteBatches(self, executor, self.ctx, threads) \
+            if executor is not None else None
         self.consumed = 0
         self.total = 0
         self.fatal: Optional[st.Status] = None
@@ -125,7 +110,7 @@ class TreeJob:
         except BaseException:
             transport.close()
             raise
-        listing = _Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
+        listing = Listing(transport, self.bucket, self.prefix, self.key_filter, self.stop)
         local_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="ossresume-tree")
         interrupted = False
         try:
@@ -150,54 +135,36 @@ class TreeJob:
             raise TreeInterrupted(self.summary)
         return self.summary
 
-    def _decide_and_send(self, listing: "_Listing", local_pool: ThreadPoolExecutor) -> None:
+    def _decide_and_send(self, listing: Listing, local_pool: ThreadPoolExecutor) -> None:
         walked = _Tracked(walk_tree(self.root, self.prefix, follow_symlinks=self.follow_symlinks,
                                     key_filter=self.key_filter, skip_dirs=self.skip_dirs))
         try:
-            pairs = merge(_ordered(walked, "walk"), _ordered(listing, "listing"))
+            pairs = merge(ordered(walked, "walk"), ordered(listing, "listing"))
             if self.executor is None:
                 for local, remote in pairs:
                     if not self._one_pair(local, remote, walked.done, listing, local_pool):
                         break
             else:
-                self._stream(((lo, ro, walked.done) for lo, ro in pairs), listing, local_pool)
+                assert self.remote is not None
+                self.remote.stream(((lo, ro, walked.done) for lo, ro in pairs),
+                                   lambda lo, ro, done: self._one_pair(lo, ro, done, listing,
+                                                                       local_pool),
+                                   listing.close)
         except OrderError as exc:
             self.fatal = self.summary.error = st.Status(st.INTERNAL_ERROR, "ListingOrder", str(exc))
         if listing.error is not None and self.summary.error is None:
             self.summary.error = listing.error
 
-    def _stream(self, triples: Iterable[Tuple[Optional[LocalFile], Optional[RemoteObject], bool]],
-                listing: "_Listing", local_pool: ThreadPoolExecutor) -> None:
-        """On an executor: the merge is read ahead by a thread, so that while the walk
-        pauses, finished batches are still recorded and idle workers get the partial one."""
-        ahead = ReadAhead(triples, name="ossresume-walk")
-        try:
-            while True:
-                item = ahead.next(WALK_PAUSE)
-                if item is None:
-                    return
-                if item is PAUSED:
-                    self._record_finished(block=False)
-                    self._send_partial()
-                    continue
-                local, remote, walk_done = item  # type: ignore[misc]
-                if not self._one_pair(local, remote, walk_done, listing, local_pool):
-                    return
-        finally:
-            ahead.stop()
-            listing.close()          # a reader waiting for a page sees it closed
-            ahead.close()
-
     def _one_pair(self, local: Optional[LocalFile], remote: Optional[RemoteObject],
-                  walk_done: bool, listing: "_Listing", local_pool: ThreadPoolExecutor) -> bool:
-        self._record_finished(block=False)
+                  walk_done: bool, listing: Listing, local_pool: ThreadPoolExecutor) -> bool:
+        self.record_finished(block=False)
         if listing.error is not None and self.fatal is None:
             self.fatal = listing.error
         if local is None and walk_done and not self.delete:
             return False                         # the rest of the listing cannot matter
         if self.stop.is_set():
             if local is not None:
-                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+                self.finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
             return False
         self._one_key(local, remote, local_pool)
         return True
@@ -206,17 +173,17 @@ class TreeJob:
                  local_pool: ThreadPoolExecutor) -> None:
         if local is not None and local.note:
             log.info("skipping %s: %s", local.path, local.note)
-            self._finish(FileOutcome(local.path, local.key, 0, "noted", None, local.note))
+            self.finish(FileOutcome(local.path, local.key, 0, "noted", None, local.note))
             return
         if local is not None and local.problem:
             code, message = local.problem
-            self._finish(FileOutcome(local.path, local.key, local.size, "failed",
-                                     st.Status(_PROBLEM_CODES.get(code, st.INVALID_ARGUMENT), code,
-                                               message)))
+            self.finish(FileOutcome(local.path, local.key, local.size, "failed",
+                                    st.Status(_PROBLEM_CODES.get(code, st.INVALID_ARGUMENT), code,
+                                              message)))
             return
         if self.fatal is not None:
             if local is not None:
-                self._finish(FileOutcome(local.path, local.key, local.size, "failed", self.fatal))
+                self.finish(FileOutcome(local.path, local.key, local.size, "failed", self.fatal))
             return
         row = None
         if self.manifest is not None and local is not None and remote is not None \
@@ -227,7 +194,7 @@ class TreeJob:
             return
         if action == SKIP:
             assert local is not None
-            self._finish(FileOutcome(local.path, local.key, local.size, "skipped"))
+            self.finish(FileOutcome(local.path, local.key, local.size, "skipped"))
             return
         if action == DELETE:
             assert remote is not None
@@ -235,14 +202,14 @@ class TreeJob:
                 return
             gone = LocalFile(remote.key, "", remote.size)
             if self.dry_run:
-                self._finish(FileOutcome("", remote.key, remote.size, "would-delete"))
+                self.finish(FileOutcome("", remote.key, remote.size, "would-delete"))
                 return
             self._send_small(local_pool, gone, Task(DELETE, remote.key))
             return
         assert local is not None
         self.total += local.size
         parts = max(1, plan_parts(local.size, self.part_size).count)
-        if parts <= 1 and not self._has_checkpoint(local):
+        if parts <= 1 and not self.big.has_checkpoint(local):
             kind = PUT if action == UPLOAD else VERIFY
             self._send_small(local_pool, local, Task(kind, local.key, local.path, local.size))
         else:
@@ -252,137 +219,36 @@ class TreeJob:
 
     def _submit(self, executor: Executor, need: int, local: LocalFile, work: object) -> None:
         while self.in_use + need > self.threads:
-            self._record_finished(block=True)
+            self.record_finished(block=True)
             self._send_partial()             # small files must not wait behind a big one
             if self.stop.is_set():
-                self._finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
+                self.finish(FileOutcome(local.path, local.key, local.size, "cancelled"))
                 return
         if isinstance(work, Task):
             future = executor.submit(run_task, self.ctx, work)
         else:
             big: Tuple[str, int] = work  # type: ignore[assignment]
-            future = executor.submit(self._big_file, local, big[0], big[1])
+            future = executor.submit(self.big.send, local, big[0], big[1])
         self.in_use += need
-        self.inflight[future] = (need, local)
+        self.track(future, need, local)
+
+    def track(self, future: Future, need: int, what: Union[LocalFile, Batch]) -> None:
+        """Keep ``future`` (holding ``need`` slots for ``what``) until its event is handled."""
+        self.inflight[future] = (need, what)
         future.add_done_callback(lambda f: self.events.put(("done", f)))
 
-    # -- small files on an executor: batches ------------------------------------------
     def _send_small(self, local_pool: ThreadPoolExecutor, local: LocalFile, task: Task) -> None:
-        if self.executor is None:
+        if self.remote is None:
             self._submit(local_pool, 1, local, task)
-            return
-        for batch in self.former.add((local, task), task.size):      # a delete carries no bytes
-            self._submit_batch(batch)
-        self._send_partial()
+        else:
+            self.remote.add(local, task)
 
     def _send_partial(self, last: bool = False) -> None:
-        """The partial batch, shared among the idle workers (the ``last`` one goes anyway)."""
-        idle = idle_workers(self.batches_out, self.workers)
-        if len(self.former) and (idle or last):
-            for piece in split_evenly(self.former.flush() or [], idle):
-                self._submit_batch(piece)
-
-    def _submit_batch(self, items: _Batch) -> None:
-        """Presign ``items`` and submit them as one task, once a batch slot is free."""
-        assert self.executor is not None
-        while self.batches_out >= batch_slots(self.workers) and not self.stop.is_set():
-            self._record_finished(block=True)
-        if self.stop.is_set() or self.fatal is not None:
-            self._give_up(items, "cancelled" if self.stop.is_set() else "failed", self.fatal)
-            return
-        try:
-            # another process or host: presigned requests, no credentials in the task
-            batch = presigned_batch(SENDERS.get(self.ctx)[0], self.ctx, self.remote_ctx,
-                                    [task for _local, task in items])
-            future = self.executor.submit(send_files, batch)
-        except Exception as exc:  # noqa: BLE001 - a broken pool, a pickling error
-            self._give_up(items, "failed", self._lost(exc, len(items)))
-            return
-        self.batches_out += 1
-        self.inflight[future] = (0, items)
-        future.add_done_callback(lambda f: self.events.put(("done", f)))
-
-    def _batch_done(self, future: Future, items: _Batch) -> None:
-        self.batches_out -= 1
-        try:
-            results: List[TaskResult] = future.result()
-            if len(results) != len(items):
-                raise ValueError(f"{len(results)} results for {len(items)} files")
-        except Exception as exc:  # noqa: BLE001 - a lost worker fails its batch, not the run
-            status = self._lost(exc, len(items))
-            results = [TaskResult(task, "failed", status) for _local, task in items]
-        expired = [item for item, result in zip(items, results) if result.action == EXPIRED]
-        for (local, _task), result in zip(items, results):
-            if result.action != EXPIRED:
-                self._record(local, result)
-        if expired:              # started too late for their URLs: presigned again
-            self._submit_batch(expired)
-
-    def _lost(self, exc: Exception, files: int) -> st.Status:
-        """The Status of files whose task was lost; a broken executor stops the run."""
-        status = st.Status(st.INTERNAL_ERROR, "WorkerLost",
-                           f"a task of {files} files was lost: {type(exc).__name__}: {exc}")
-        if isinstance(exc, BrokenExecutor):
-            self.fatal = self.fatal or status
-        return status
-
-    def _give_up(self, items: _Batch, action: str, status: Optional[st.Status]) -> None:
-        for local, _task in items:
-            self._finish(FileOutcome(local.path, local.key, local.size, action, status))
-
-    # -- big files: the resumable engine --------------------------------------------
-    def _big_file(self, local: LocalFile, action: str, threads: int) -> TaskResult:
-        task = Task("big", local.key, local.path, local.size)
-        transport, _putter = SENDERS.get(self.ctx)
-        requests = 0
-        if action != UPLOAD:
-            status, meta = ops.head_object(transport, self.bucket, local.key)
-            requests += 1
-            if status.is_ok() and meta is not None and meta.crc64 is not None \
-                    and file_crc(local.path, local.size) == meta.crc64:
-                return TaskResult(task, "skipped", status, local.size, local.mtime_ns, meta.crc64,
-                                  meta.etag, requests=requests)
-        if self.dry_run:
-            return TaskResult(task, "would-upload", st.Status(200), local.size, requests=requests)
-        from .upload import resumable_upload_file
-        seen = [0]
-
-        def on_progress(consumed: int, total: int) -> None:
-            if self.stop.is_set() and consumed < total:
-                raise _Stop("the tree upload was interrupted")
-            self.events.put(("bytes", consumed - seen[0]))
-            seen[0] = consumed
-
-        status = resumable_upload_file(self.options, self.bucket, local.key, local.path,
-                                       dict(self.headers), None, self._clt_params(threads), on_progress,
-                                       executor=self.executor, verify=self.verify)
-        if not status.is_ok():
-            cancelled = status.code == st.ABORT_CALLBACK and self.stop.is_set()
-            return TaskResult(task, "cancelled" if cancelled else "failed", status, requests=requests)
-        self.events.put(("bytes", local.size - seen[0]))
-        try:
-            now = os.stat(local.path)
-            unchanged = (now.st_size, now.st_mtime_ns) == (local.size, local.mtime_ns)
-        except OSError:
-            unchanged = False
-        crc = ops.response_crc(status.resp_headers)
-        etag = (ops.header(status.resp_headers, "ETag") or "") if unchanged else ""
-        return TaskResult(task, "uploaded", status, local.size, local.mtime_ns, crc, etag,
-                          requests=requests)
-
-    def _has_checkpoint(self, local: LocalFile) -> bool:
-        """A file that shrank to one part may have a multipart checkpoint to clean up:
-        the engine does that, so such files go through it."""
-        path = checkpoint_location(self._clt_params(1), local.path, self.bucket, local.key, ".ucp")
-        return path is not None and os.path.exists(path)
-
-    def _clt_params(self, threads: int) -> ResumableCltParams:
-        """A file's parameters: its checkpoint is a file in the tree's checkpoint directory."""
-        cp_dir = as_directory(self.cp_dir) if self.cp_dir is not None else None
-        return create_resumable_clt_params(self.part_size, threads, cp_dir is not None, cp_dir)
+        if self.remote is not None:
+            self.remote.send_partial(last)
 
     # -- record ---------------------------------------------------------------------------
-    def _record_finished(self, block: bool) -> None:
+    def record_finished(self, block: bool) -> None:
         """Handle the events that are there (and with ``block``, wait up to 0.2 s for one:
         short enough for Ctrl-C to be seen at once)."""
         try:
@@ -402,17 +268,18 @@ class TreeJob:
     def _drain(self) -> None:
         self._send_partial(last=True)
         while self.inflight:
-            self._record_finished(block=True)
+            self.record_finished(block=True)
             for future in [f for f in self.inflight if f.done()]:   # events lost to a Ctrl-C
                 self._task_done(future)
-        self._record_finished(block=False)
+        self.record_finished(block=False)
 
     def _task_done(self, future: Future) -> None:
         if future not in self.inflight:
             return
         need, what = self.inflight.pop(future)
         if isinstance(what, list):
-            self._batch_done(future, what)
+            assert self.remote is not None
+            self.remote.done(future, what)
             return
         local = what
         self.in_use -= need
@@ -421,9 +288,9 @@ class TreeJob:
         except Exception as exc:  # noqa: BLE001 - a lost worker fails its file, not the run
             result = TaskResult(Task("?", local.key), "failed",
                                 st.Status(st.INTERNAL_ERROR, "InternalError", repr(exc)))
-        self._record(local, result)
+        self.record(local, result)
 
-    def _record(self, local: LocalFile, result: TaskResult) -> None:
+    def record(self, local: LocalFile, result: TaskResult) -> None:
         """The coordinator alone writes the manifest: rows for confirmed objects only."""
         self.summary.requests += result.requests
         if result.action in ("uploaded", "skipped") and self.manifest is not None \
@@ -436,7 +303,7 @@ class TreeJob:
             self._advance(local.size)
         if result.action == "failed" and _is_fatal(result.status):
             self.fatal = self.fatal or result.status
-        self._finish(FileOutcome(local.path, local.key, local.size, result.action,
+        self.finish(FileOutcome(local.path, local.key, local.size, result.action,
                                  result.status if result.action != "would-upload" else None))
 
     def _advance(self, nbytes: int) -> None:
@@ -444,69 +311,10 @@ class TreeJob:
         if self.progress is not None:
             self.progress(self.consumed, self.total)
 
-    def _finish(self, outcome: FileOutcome) -> None:
+    def finish(self, outcome: FileOutcome) -> None:
         self.summary.add(outcome)
         if self.on_file is not None:
             self.on_file(outcome)
-
-
-class _Listing:
-    """The destination listing, fetched one page ahead by a thread; ``error`` is the
-    Status of a failed page (the iteration then ends)."""
-
-    def __init__(self, transport: Transport, bucket: str, prefix: str, key_filter: KeyFilter,
-                 stop: threading.Event) -> None:
-        self.t = transport
-        self.bucket = bucket
-        self.prefix = prefix
-        self.key_filter = key_filter
-        self.stop = stop
-        self.closed = threading.Event()
-        self.pages = 0
-        self.error: Optional[st.Status] = None
-        self.q: "queue.Queue[object]" = queue.Queue(maxsize=2)
-        self.thread = threading.Thread(target=self._fetch, name="ossresume-list", daemon=True)
-        self.thread.start()
-
-    def _fetch(self) -> None:
-        token = ""
-        while not self.closed.is_set():
-            status, found, token = ops.list_objects_v2(self.t, self.bucket, self.prefix, token)
-            self.pages += 1
-            self._put(found if status.is_ok() else status)
-            if not status.is_ok() or not token:
-                break
-        self._put(None)
-
-    def _put(self, item: object) -> None:
-        while not self.closed.is_set():
-            try:
-                self.q.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def __iter__(self) -> Iterator[RemoteObject]:
-        while True:
-            try:
-                item = self.q.get(timeout=0.2)
-            except queue.Empty:
-                if self.closed.is_set():        # closed while read from another thread
-                    return
-                continue
-            if item is None:
-                return
-            if isinstance(item, st.Status):
-                self.error = item
-                return
-            for obj in item:  # type: ignore[attr-defined]
-                if self.key_filter and not self.key_filter.wants(obj.key[len(self.prefix):]):
-                    continue
-                yield RemoteObject(obj.key, obj.size, obj.etag)
-
-    def close(self) -> None:
-        self.closed.set()
-        self.thread.join()
 
 
 class _Tracked:
@@ -519,17 +327,6 @@ class _Tracked:
     def __iter__(self) -> Iterator[LocalFile]:
         yield from self.it
         self.done = True
-
-
-def _ordered(items, what: str):
-    """Pass ``items`` through, refusing a key that does not sort after the previous one."""
-    last = None
-    for item in items:
-        here = key_bytes(item.key)
-        if last is not None and here <= last:
-            raise OrderError(f"the {what} is not in UTF-8 byte order at {item.key!r}")
-        last = here
-        yield item
 
 
 def _is_fatal(status: st.Status) -> bool:

@@ -5,6 +5,8 @@
   a directory sorts as its name followed by ``/``.
 * :func:`merge` — joins the sorted local walk with the sorted destination listing
   into ``(local, remote)`` pairs, one per key, holding neither stream in memory.
+* :func:`ordered` — refuses a stream whose keys are not in that order (merging it
+  could pair the wrong keys).
 * :func:`decide` — the skip rules: manifest + listing, else HEAD + CRC-64.
 * :class:`KeyFilter` — ``--include``/``--exclude`` globs, later rules win.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 # What the engine does with a key.
 UPLOAD = "upload"        # no object, or a different size
@@ -81,6 +83,25 @@ def merge(local: Iterable[LocalFile], remote: Iterable[RemoteObject]) -> Iterato
         else:
             yield left, right
             left, right = next(lit, None), next(rit, None)
+
+
+class OrderError(Exception):
+    """The walk or the listing was not in UTF-8 byte order: merging it could pair
+    the wrong keys, so the run stops."""
+
+
+Keyed = TypeVar("Keyed", bound=Union[LocalFile, RemoteObject])
+
+
+def ordered(items: Iterable[Keyed], what: str) -> Iterator[Keyed]:
+    """Pass ``items`` through, refusing a key that does not sort after the previous one."""
+    last = None
+    for item in items:
+        here = key_bytes(item.key)
+        if last is not None and here <= last:
+            raise OrderError(f"the {what} is not in UTF-8 byte order at {item.key!r}")
+        last = here
+        yield item
 
 
 def decide(local: Optional[LocalFile], remote: Optional[RemoteObject], row: Optional[ManifestRow],

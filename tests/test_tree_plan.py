@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from ossresume_c.tree_plan import (DELETE, KEEP, SKIP, UPLOAD, VERIFY, KeyFilter, LocalFile,
-                                   ManifestRow, RemoteObject, decide, key_bytes, may_delete, merge,
-                                   walk_order)
+                                   ManifestRow, OrderError, RemoteObject, decide, key_bytes,
+                                   may_delete, merge, ordered, walk_order)
 
 # Characters around '/' (0x2f) in byte order, multi-byte UTF-8 and astral ones.
 TRICKY = "-./0:a~\u00e9\u00ff\u0100\u65e5\ud7ff\ue000\uffee\U0001f600 "
@@ -66,6 +66,23 @@ def test_merge_pairs_every_key_once_like_the_brute_force_join(local_keys, remote
     expected = [(k if k in local_keys else None, k if k in remote_keys else None)
                 for k in sorted(local_keys | remote_keys, key=order)]
     assert got == expected
+
+
+@given(hs.lists(hs.text(alphabet=TRICKY, min_size=1, max_size=3), max_size=12))
+@settings(max_examples=150)
+def test_ordered_passes_strictly_increasing_keys_and_refuses_at_the_first_other(keys):
+    objects = [RemoteObject(k, 1, "e") for k in keys]
+    bad = next((i for i in range(1, len(keys))
+                if keys[i].encode("utf-8") <= keys[i - 1].encode("utf-8")), None)
+    passed = []
+    try:
+        for obj in ordered(objects, "listing"):
+            passed.append(obj)
+    except OrderError as exc:
+        assert bad is not None and repr(keys[bad]) in str(exc) and "listing" in str(exc)
+        assert passed == objects[:bad]
+    else:
+        assert bad is None and passed == objects
 
 
 sizes = hs.integers(0, 3)
