@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import ossresume_c as oss
 from ossresume_c import ops, remote_files
 from ossresume_c.manifest import Manifest
-from ossresume_c.remote_parts import EXPIRY_MARGIN
+from ossresume_c.remote_tasks import EXPIRY_MARGIN
 from ossresume_c.tree_batches import MAX_FILES, batch_slots
 from ossresume_c.transport import Transport
 
@@ -209,7 +209,9 @@ def test_cancel_sends_no_more_batches_and_the_rerun_finishes(oss_emulator, tmp_p
         summary = run(oss_emulator, root, pool, tmp_path / "m.sqlite", cancel=cancel,
                       on_file=lambda outcome: cancel.set())
     assert summary.counts["uploaded"] >= 1 and summary.counts["cancelled"] >= 1
-    assert summary.counts["uploaded"] + summary.counts["cancelled"] == 300
+    # files the walk had read ahead but the engine never took up are not reported (as
+    # with threads, where a cancelled run stops walking): at most 300, never a failure
+    assert summary.counts["uploaded"] + summary.counts["cancelled"] <= 300, summary.counts
     assert not summary.failed
     sent = {t.key for b in pool.batches for t in b.tasks}
     assert set(summary.uploaded) <= sent and not set(summary.cancelled) & set(puts_by_key(oss_emulator))
@@ -217,6 +219,6 @@ def test_cancel_sends_no_more_batches_and_the_rerun_finishes(oss_emulator, tmp_p
     assert recorded == {k[2:] for k in summary.uploaded}
     with ScriptedPool(2) as pool:
         again = run(oss_emulator, root, pool, tmp_path / "m.sqlite")
-    assert again.ok and len(again.uploaded) == summary.counts["cancelled"]
+    assert again.ok and len(again.uploaded) == 300 - summary.counts["uploaded"]
     for rel in ("f000", "f299"):
         assert get_bytes(oss_emulator, "k/" + rel) == (root / rel).read_bytes()
