@@ -44,8 +44,14 @@ def get_bytes(emu, key, bucket=None) -> bytes:
     return body
 
 
+def bucket_log(emu):
+    """The emulator's request log for this test's bucket only: a request an earlier test
+    left in flight (a delay fault outliving its test) may land in the shared log late."""
+    return [e for e in emu.server.request_log() if e.get("bucket") == emu.bucket]
+
+
 def upload_part_requests(emu, key=None):
-    return [e for e in emu.server.request_log()
+    return [e for e in bucket_log(emu)
             if e.get("op") == "UploadPart" and (key is None or e.get("key") == key)]
 
 

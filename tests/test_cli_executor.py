@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import build_tree, file_crc, get_bytes, head, make_file, upload_part_requests
+from helpers import bucket_log, build_tree, file_crc, get_bytes, head, make_file, upload_part_requests
 from test_cli import cli_env, run_cli
 
 
@@ -21,8 +21,7 @@ def test_cp_with_worker_processes(oss_emulator, tmp_path):
 def _remote_download_log(emu):
     """This test's GetObjects, each sent on a presigned URL (a worker's, not a signed
     header's); the shared emulator may still log a late request of an earlier test."""
-    gets = [e for e in emu.server.request_log()
-            if e.get("op") == "GetObject" and e.get("bucket") == emu.bucket]
+    gets = [e for e in bucket_log(emu) if e.get("op") == "GetObject"]
     assert gets and all("x-oss-signature=" in e["query"] for e in gets)
     return gets
 

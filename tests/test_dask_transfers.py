@@ -17,7 +17,7 @@ import ossresume_c as oss
 from ossresume_c import ops
 from ossresume_c.status import INVALID_ARGUMENT
 
-from helpers import file_crc, get_bytes, make_file, options_for, upload_part_requests
+from helpers import bucket_log, file_crc, get_bytes, make_file, options_for, upload_part_requests
 
 pytest.importorskip("distributed")
 
@@ -86,7 +86,7 @@ def test_a_closed_client_is_invalid_before_any_request(oss_emulator, tmp_path, d
     status = upload(oss_emulator, path, other)
     assert status.code == INVALID_ARGUMENT and status.error_code == "InvalidArgument", status
     assert "closed" in status.error_msg
-    assert oss_emulator.server.request_log() == []
+    assert bucket_log(oss_emulator) == []
     assert not os.path.exists(path + ".ucp")
 
 
@@ -209,7 +209,7 @@ def download(emu, target, executor, key="obj", threads=2, **opts):
 
 
 def get_requests(emu):
-    return [e for e in emu.server.request_log() if e.get("op") == "GetObject"]
+    return [e for e in bucket_log(emu) if e.get("op") == "GetObject"]
 
 
 def test_a_download_across_the_cluster_with_no_secret_in_the_workers_logs(oss_emulator, tmp_path,
@@ -241,7 +241,7 @@ def test_a_closed_client_is_invalid_before_any_download_request(oss_emulator, tm
     status = download(oss_emulator, target, other)
     assert status.code == INVALID_ARGUMENT and status.error_code == "InvalidArgument", status
     assert "closed" in status.error_msg
-    assert oss_emulator.server.request_log() == []
+    assert bucket_log(oss_emulator) == []
     assert sorted(os.listdir(tmp_path)) == ["obj.src"]     # no .dcp, no .tmp
 
 

@@ -23,7 +23,7 @@ from ossresume_c.download import DownloadJob
 from ossresume_c.layout import Part
 from ossresume_c.transport import Transport
 
-from helpers import options_for
+from helpers import bucket_log, options_for
 from test_remote_parts import SECRET_TOKEN, RecordingPool
 
 KB = 1024
@@ -48,7 +48,7 @@ def download(emu, target, executor, checkpoint=True, threads=2, callback=None, *
 
 
 def gets(emu):
-    return [e for e in emu.server.request_log() if e.get("op") == "GetObject"]
+    return [e for e in bucket_log(emu) if e.get("op") == "GetObject"]
 
 
 def completed_parts(dcp) -> int:
