@@ -14,9 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Executor
-from typing import Dict, List, Optional, Tuple
-
-import requests
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import direct_body
@@ -31,6 +29,9 @@ from .layout import Part, plan_from_sizes, plan_parts
 from .params import ResumableCltParams
 from .progress import ProgressCallback
 from .reconcile import download_checkpoint_problem
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("ossresume_c")
 

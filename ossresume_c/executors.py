@@ -4,10 +4,14 @@ module, so that ``import ossresume_c`` never imports dask.
 """
 from __future__ import annotations
 
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Optional
+import sys
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Optional
 
 from . import status as st
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 CLOSED_CLIENT_STATES = ("closing", "closed")
 
@@ -24,7 +28,8 @@ def resolve_executor(executor: object) -> Optional[Executor]:
     """The Executor that runs the tasks, or None for this process's threads.  A closed
     Dask client is a -994 Status (raised as ``InvalidExecutor``); anything else that is
     no executor is a programming error (TypeError)."""
-    if isinstance(executor, ProcessPoolExecutor):
+    process = sys.modules.get("concurrent.futures.process")   # not imported: no process pool
+    if process is not None and isinstance(executor, process.ProcessPoolExecutor):
         start_workers(executor)
     if executor is None or isinstance(executor, Executor):
         return executor
@@ -52,7 +57,7 @@ def executor_workers(executor: Executor, default: int) -> int:
     return count if isinstance(count, int) and count > 0 else default
 
 
-def start_workers(pool: ProcessPoolExecutor) -> None:
+def start_workers(pool: "ProcessPoolExecutor") -> None:
     """Fork a pool's workers now, before any checkpoint is locked: a worker forked
     later would inherit the lock and hold it past a killed coordinator."""
     pool.submit(int).result()

@@ -9,15 +9,15 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import unquote
-from xml.sax.saxutils import escape
-
-import requests
 
 from . import status as st
 from . import wire
 from .transport import Reply, Transport
+
+if TYPE_CHECKING:
+    import requests
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_KEY_BYTES = 1023
@@ -102,7 +102,13 @@ def _send_xml(t: Transport, op: str, root_tag: str, parse: Callable[[ET.Element]
         except ValueError as exc:
             return _parse_error(op, str(exc), resp), None
 
-    return t.send(op, method, bucket, key, query, headers, consume=consume)
+    return t.send(op, method, bucket, key, query, headers, consume=consume, lean=True)
+
+
+def xml_escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` as XML entities (what xml.sax.saxutils.escape does,
+    without importing urllib.request with it)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _t(node: ET.Element, tag: str, default: str = "") -> str:
@@ -158,7 +164,7 @@ def head_object(t: Transport, bucket: str, key: str,
     err = _check(bucket, key)
     if err:
         return err, None
-    reply = t.send("HeadObject", "HEAD", bucket, key, (), headers, consume=_object_meta)
+    reply = t.send("HeadObject", "HEAD", bucket, key, (), headers, consume=_object_meta, lean=True)
     return reply.status, reply.result if reply.status.is_ok() else None
 
 
@@ -201,7 +207,7 @@ def delete_object(t: Transport, bucket: str, key: str) -> st.Status:
     err = _check(bucket, key)
     if err:
         return err
-    return t.send("DeleteObject", "DELETE", bucket, key).status
+    return t.send("DeleteObject", "DELETE", bucket, key, lean=True).status
 
 
 # -- multipart ----------------------------------------------------------------
@@ -275,13 +281,13 @@ def complete_multipart_upload(t: Transport, bucket: str, key: str, upload_id: st
                               headers: Optional[Mapping[str, str]] = None
                               ) -> Tuple[st.Status, Optional[CompleteResult]]:
     """CompleteMultipartUpload with the given ``(part_number, etag)`` list (ascending)."""
-    items = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
+    items = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{xml_escape(etag)}</ETag></Part>"
                     for n, etag in parts)
     body = f"<CompleteMultipartUpload>{items}</CompleteMultipartUpload>".encode("utf-8")
     hdrs = {"Content-Type": "application/xml"}
     hdrs.update(headers or {})
     reply = t.send("CompleteMultipartUpload", "POST", bucket, key, [("uploadId", upload_id)], hdrs,
-                   body)
+                   body, lean=True)
     if not reply.status.is_ok():
         return reply.status, None
     content = reply.result or b""
@@ -294,7 +300,8 @@ def abort_multipart_upload(t: Transport, bucket: str, key: str, upload_id: str) 
     err = _check(bucket, key)
     if err:
         return err
-    return t.send("AbortMultipartUpload", "DELETE", bucket, key, [("uploadId", upload_id)]).status
+    return t.send("AbortMultipartUpload", "DELETE", bucket, key, [("uploadId", upload_id)],
+                  lean=True).status
 
 
 @dataclass

@@ -20,7 +20,6 @@ cannot help).  ``OSSRESUME_PART_SENDER`` picks the body path for benchmarks:
 from __future__ import annotations
 
 import os
-import select
 import socket
 import threading
 from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -91,7 +90,7 @@ class PartPutter:
                 headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
-        sock = self._fresh_socket(conns, host, port)
+        sock = conns.fresh_socket(host, port)
         if sock is None:
             return None
         try:
@@ -149,22 +148,6 @@ class PartPutter:
         """The first attempt failed in a way a retry may mend: the last attempt when
         there are no retries, else the regular path carries on."""
         return LeanPart(status, final=int(self.t.ctl.max_retries) <= 0)
-
-    @staticmethod
-    def _fresh_socket(conns: SmallPutter, host: str, port: Optional[int]) -> Optional[socket.socket]:
-        """The thread's kept-alive socket, unless the server closed it while idle (a
-        readable idle socket holds an EOF or stray bytes): then a new one."""
-        sock = conns.socket_for(host, port)
-        if sock is None:
-            return None
-        try:
-            readable, _, _ = select.select([sock], [], [], 0)
-        except (OSError, ValueError):
-            readable = [sock]
-        if not readable:
-            return sock
-        conns.drop(sock)
-        return conns.socket_for(host, port)
 
     def _body(self, sock: socket.socket, fd: int, offset: int, size: int) -> sr.RangeSent:
         if not self.tls:

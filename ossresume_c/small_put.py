@@ -9,15 +9,18 @@ owns retries and error Statuses.  PutObject is idempotent, so re-sending is safe
 """
 from __future__ import annotations
 
+import select
 import socket
-import ssl
 import threading
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from . import auth
 from . import status as st
 from .transport import Transport
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class SmallPutter:
@@ -32,6 +35,7 @@ class SmallPutter:
         self.place: Optional[Tuple[Tuple[str, str], Tuple[str, str, str, Optional[int]]]] = None
         self.tls: Optional[ssl.SSLContext] = None
         if transport.endpoint.scheme == "https":
+            import ssl   # here: plain HTTP never needs it (~7 ms of start-up)
             verify = transport.ctl.verify
             if verify is False:
                 self.tls = ssl._create_unverified_context()  # noqa: S323 - the user's --insecure
@@ -73,10 +77,12 @@ class SmallPutter:
         return st.Status(200, req_id=reply.get("x-oss-request-id", ""),
                          resp_headers={"ETag": reply.get("etag", ""), "x-oss-hash-crc64ecma": crc_text or ""})
 
-    def signed_head(self, bucket: str, key: str, query: Sequence[Tuple[str, Optional[str]]],
-                    headers: Mapping[str, str], length: int) -> Tuple[bytes, str, Optional[int]]:
-        """The signed head of a PUT with a ``length``-byte body, and the host and port
-        to send it to.  CredentialsError when the credentials cannot be had."""
+    def signed_head(self, bucket: Optional[str], key: Optional[str],
+                    query: Sequence[Tuple[str, Optional[str]]], headers: Mapping[str, str],
+                    length: Optional[int], method: str = "PUT") -> Tuple[bytes, str, Optional[int]]:
+        """The signed head of a ``method`` request with a ``length``-byte body (None: no
+        body, no Content-Length), and the host and port to send it to.
+        CredentialsError when the credentials cannot be had."""
         last = self.place     # the object's URL without a query: the same for all its parts
         if last is None or last[0] != (bucket, key):
             url = urlsplit(self.t.url(bucket, key, ()))
@@ -84,10 +90,11 @@ class SmallPutter:
         path, netloc, host, port = last[1]
         q = auth.encode_query(list(query))
         hdrs: Dict[str, str] = dict(headers)
-        hdrs["Content-Length"] = str(length)
-        self.t.sign("PUT", bucket, key, query, hdrs)
-        lines = [f"PUT {path}?{q} HTTP/1.1" if q else f"PUT {path} HTTP/1.1", f"Host: {netloc}",
-                 f"User-Agent: {self.t.session.headers['User-Agent']}"]
+        if length is not None:
+            hdrs["Content-Length"] = str(length)
+        self.t.sign(method, bucket, key, query, hdrs)
+        lines = [f"{method} {path}?{q} HTTP/1.1" if q else f"{method} {path} HTTP/1.1",
+                 f"Host: {netloc}", f"User-Agent: {self.t.user_agent}", "Accept-Encoding: identity"]
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), host, port
 
@@ -109,6 +116,21 @@ class SmallPutter:
             self.socks.append(sock)
         return sock
 
+    def fresh_socket(self, host: str, port: Optional[int]) -> Optional[socket.socket]:
+        """The thread's kept-alive socket, unless the server closed it while idle (a
+        readable idle socket holds an EOF or stray bytes): then a new one."""
+        sock = self.socket_for(host, port)
+        if sock is None:
+            return None
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            readable = [sock]
+        if not readable:
+            return sock
+        self.drop(sock)
+        return self.socket_for(host, port)
+
     def drop(self, sock: socket.socket) -> None:
         self.local.sock = None
         with self.lock:
@@ -117,38 +139,78 @@ class SmallPutter:
         sock.close()
 
 
-def read_reply(sock: socket.socket) -> Tuple[int, Dict[str, str], bool]:
-    """Status, lower-cased headers and whether the connection stays open; the body
+class Headers(Dict[str, str]):
+    """A reply's headers under the server's own names, looked up case-insensitively."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lower: Dict[str, str] = {}
+
+    def add(self, name: str, value: str) -> None:
+        real = self.lower.setdefault(name.lower(), name)
+        dict.__setitem__(self, real, value)
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, self.lower.get(name.lower(), name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.lower
+
+    def get(self, name: str, default: Optional[str] = None) -> Optional[str]:  # type: ignore[override]
+        real = self.lower.get(name.lower())
+        return default if real is None else dict.__getitem__(self, real)
+
+
+def read_reply(sock: socket.socket) -> Tuple[int, Headers, bool]:
+    """Status, headers and whether the connection stays open; the body
     (an error document at most) is read and dropped.  ValueError on framing we
     do not handle here."""
     status, headers, keep, _body = read_reply_with_body(sock)
     return status, headers, keep
 
 
-def read_reply_with_body(sock: socket.socket) -> Tuple[int, Dict[str, str], bool, bytes]:
-    """``read_reply`` and the body it read."""
+MAX_HEAD = 65536
+MAX_BODY = 64 << 20     # a control reply (XML, an error document) is far smaller
+
+
+def read_reply_with_body(sock: socket.socket, method: str = "PUT") -> Tuple[int, Headers, bool, bytes]:
+    """``read_reply`` and the body it read: framed by Content-Length, chunked, or (on a
+    connection the server closes) by the end of the stream; none after a HEAD, a 204
+    or a 304.  Interim 1xx replies are skipped.  ValueError on a reply that is not
+    HTTP/1.x or is framed in a way that cannot be trusted."""
     buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ValueError("connection closed mid-reply")
-        buf += chunk
-        if len(buf) > 65536:
-            raise ValueError("reply head too long")
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-        raise ValueError("not an HTTP/1.x reply")
-    status = int(parts[1])
-    headers: Dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
+    while True:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ValueError("connection closed mid-reply")
+            buf += chunk
+            if len(buf) > MAX_HEAD:
+                raise ValueError("reply head too long")
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        status, version, headers = _parse_head(head)
+        if not 100 <= status < 200:
+            break
+    keep = (headers.get("connection") or "").lower() != "close" and version != "HTTP/1.0"
+    if method == "HEAD" or status in (204, 304):
+        return status, headers, keep, b""
     if "transfer-encoding" in headers:
-        raise ValueError("chunked reply")
-    length = int(headers.get("content-length", "0"))
+        if headers["transfer-encoding"].lower() != "chunked" or "content-length" in headers:
+            raise ValueError("unsupported Transfer-Encoding")
+        body, rest = _read_chunked(sock, buf)
+        if rest:
+            raise ValueError("bytes after the last chunk")
+        return status, headers, keep, body
+    if "content-length" not in headers:
+        if keep:
+            raise ValueError("a kept-alive reply without Content-Length")
+        body = _read_to_end(sock, buf)
+        return status, headers, False, body
+    text = headers["content-length"]
+    if not text.isdigit() or int(text) > MAX_BODY:
+        raise ValueError(f"bad Content-Length {text[:40]!r}")
+    length = int(text)
+    rest = buf
     while len(rest) < length:
         chunk = sock.recv(max(65536, length - len(rest)))
         if not chunk:
@@ -156,5 +218,77 @@ def read_reply_with_body(sock: socket.socket) -> Tuple[int, Dict[str, str], bool
         rest += chunk
     if len(rest) != length:
         raise ValueError("more bytes than Content-Length")
-    keep = headers.get("connection", "").lower() != "close" and parts[0] != "HTTP/1.0"
     return status, headers, keep, rest
+
+
+def _parse_head(head: bytes) -> Tuple[int, str, Headers]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() \
+            or len(parts[1]) != 3:
+        raise ValueError("not an HTTP/1.x reply")
+    headers = Headers()
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ValueError(f"broken header line {line[:40]!r}")
+        value = value.strip()
+        if name in headers:
+            if name.lower() == "content-length":
+                if headers[name] != value:
+                    raise ValueError("conflicting Content-Length headers")
+                continue
+            value = f"{headers[name]}, {value}"
+        headers.add(name, value)
+    return int(parts[1]), parts[0], headers
+
+
+def _read_chunked(sock: socket.socket, buf: bytes) -> Tuple[bytes, bytes]:
+    """The de-chunked body and what followed it."""
+    out = bytearray()
+    while True:
+        while b"\r\n" not in buf:
+            buf = _more(sock, buf)
+        size_line, _, buf = buf.partition(b"\r\n")
+        size_text = size_line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ValueError(f"bad chunk size {size_text[:20]!r}") from None
+        if size < 0 or len(out) + size > MAX_BODY:
+            raise ValueError("chunk too large")
+        if size == 0:
+            while True:      # trailers, then the empty line
+                while b"\r\n" not in buf:
+                    buf = _more(sock, buf)
+                line, _, buf = buf.partition(b"\r\n")
+                if not line:
+                    return bytes(out), buf
+        while len(buf) < size + 2:
+            buf = _more(sock, buf)
+        if buf[size:size + 2] != b"\r\n":
+            raise ValueError("chunk not followed by CRLF")
+        out += buf[:size]
+        buf = buf[size + 2:]
+
+
+def _more(sock: socket.socket, buf: bytes) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise ValueError("connection closed mid-body")
+    if len(buf) > MAX_HEAD + MAX_BODY:
+        raise ValueError("reply too long")
+    return buf + chunk
+
+
+def _read_to_end(sock: socket.socket, buf: bytes) -> bytes:
+    parts = [buf]
+    total = len(buf)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(parts)
+        total += len(chunk)
+        if total > MAX_BODY:
+            raise ValueError("reply too long")
+        parts.append(chunk)

@@ -8,16 +8,12 @@ writes), so a retry re-sends the body from its start.
 from __future__ import annotations
 
 import logging
+import socket
+import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote
-
-import http.client
-
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from . import auth, bandwidth
 from . import retry
@@ -26,15 +22,33 @@ from ._version import __version__
 from .config import Endpoint, RequestOptions
 from .credentials.base import CredentialsError, invalidate
 
+if TYPE_CHECKING:
+    import requests
+
+    from .lean_request import LeanRequests
+
 log = logging.getLogger("ossresume_c")
 
 Query = Sequence[Tuple[str, Optional[str]]]
 USER_AGENT = f"ossresume_c/{__version__}"
 
-# The exceptions that mean "the connection or the stream broke".
-_IO_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-              requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
-              http.client.HTTPException, ConnectionError, TimeoutError)
+_io_errors: Tuple[type, ...] = ()
+
+
+def io_errors() -> Tuple[type, ...]:
+    """The exceptions that mean "the connection or the stream broke" (requests is
+    imported on the first request that goes through it, not with this module)."""
+    global _io_errors
+    if not _io_errors:
+        import http.client
+
+        import requests
+        import urllib3
+        _io_errors = (requests.ConnectionError, requests.Timeout,
+                      requests.exceptions.ChunkedEncodingError,
+                      requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError,
+                      http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout)
+    return _io_errors
 
 
 class _ViewBody:
@@ -64,7 +78,7 @@ class Reply:
     the ``consume`` hook returned."""
 
     status: st.Status
-    response: Optional[requests.Response]
+    response: Any             # requests.Response, or lean_request.LeanResponse
     result: Any = None
     attempts: int = 1      # how many times it was sent (orphans.py: a retried Initiate is in doubt)
 
@@ -87,19 +101,51 @@ class Transport:
         self.endpoint: Endpoint = Endpoint.parse(self.config.endpoint)
         self.credentials_source = self.config.credentials_source()
         self.cancel = cancel or threading.Event()
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, pool_size), max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.verify = self.ctl.verify
-        self.session.trust_env = False
+        self.pool_size = pool_size
+        self.user_agent = USER_AGENT + (f" {self.ctl.user_agent_suffix}"
+                                        if self.ctl.user_agent_suffix else "")
+        self._session: Optional["requests.Session"] = None
+        self._lean: Optional["LeanRequests"] = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> "requests.Session":
+        """The requests session, made on first use: a call whose requests all go the
+        lean way (lean_request.py) never imports requests (~0.1 s of start-up)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._new_session()
+        return self._session
+
+    def _new_session(self) -> "requests.Session":
+        import requests
+        from requests.adapters import HTTPAdapter
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, self.pool_size), max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.verify = self.ctl.verify
+        session.trust_env = False
         if self.ctl.proxy:
-            self.session.proxies = {"http": self.ctl.proxy, "https": self.ctl.proxy}
-        ua = USER_AGENT + (f" {self.ctl.user_agent_suffix}" if self.ctl.user_agent_suffix else "")
-        self.session.headers.update({"User-Agent": ua, "Accept-Encoding": "identity"})
+            session.proxies = {"http": self.ctl.proxy, "https": self.ctl.proxy}
+        session.headers.update({"User-Agent": self.user_agent, "Accept-Encoding": "identity"})
+        return session
+
+    def lean(self) -> Optional["LeanRequests"]:
+        """The kept-alive sockets of lean_request.py, or None where that path is off."""
+        if self._lean is None:
+            with self._lock:
+                if self._lean is None:
+                    from .lean_request import LeanRequests
+                    self._lean = LeanRequests(self)
+        return self._lean if self._lean.enabled else None
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
+        if self._lean is not None:
+            self._lean.close()
 
     def __enter__(self) -> "Transport":
         return self
@@ -149,8 +195,8 @@ class Transport:
     def send(self, op: str, method: str, bucket: Optional[str], key: Optional[str],
              query: Query = (), headers: Optional[Mapping[str, str]] = None,
              body: Any = None, stream: bool = False,
-             consume: Optional[Callable[[requests.Response], Tuple[Optional[st.Status], Any]]] = None,
-             after: Optional[st.Status] = None) -> Reply:
+             consume: Optional[Callable[[Any], Tuple[Optional[st.Status], Any]]] = None,
+             after: Optional[st.Status] = None, lean: bool = False) -> Reply:
         """Send one request with retries.
 
         ``consume(response)`` runs on a 2xx response (inside the retry loop) and
@@ -158,6 +204,10 @@ class Transport:
         retryable code (CRC mismatch, broken stream) is retried like a 5xx.
         ``after``: the retryable outcome of a first attempt made elsewhere (the lean
         UploadPart of part_put.py); sending continues with the first retry.
+        ``lean``: the request's reply is small and read whole (no ``stream``, a
+        ``consume`` that reads only ``status_code``, ``headers`` and ``content``), so
+        its first attempt may go the lean way (lean_request.py); retries go through
+        requests.
         """
         attempts = max(0, int(self.ctl.max_retries)) + 1
         url = self.url(bucket, key, query)
@@ -169,7 +219,13 @@ class Transport:
                          attempts - 1, delay, last.status if last else "?")
                 if self.cancel.wait(delay):
                     break
-            last = self._attempt(op, method, bucket, key, query, headers, body, url, stream, consume)
+            sent = None
+            if lean and attempt == 0 and not stream:
+                sender = self.lean()
+                if sender is not None:
+                    sent = sender.attempt(op, method, bucket, key, query, headers, body, consume)
+            last = sent or self._attempt(op, method, bucket, key, query, headers, body, url, stream,
+                                         consume)
             if last.status.error_code == "SecurityTokenExpired" and invalidate(self.credentials_source):
                 # the server's clock says the token expired before ours did: renew, send again once
                 log.info("%s %s/%s: security token expired at the server; renewing", op, bucket, key)
@@ -193,36 +249,47 @@ class Transport:
         if limiter is not None and not limiter.acquire(bandwidth.request_bytes(method, body, hdrs),
                                                        self.cancel):
             return Reply(st.Status(st.ABORT_CALLBACK, "Cancelled", f"{op}: cancelled"), None)
+        session = self.session
+        import requests
         try:
-            resp = self.session.request(
+            resp = session.request(
                 method, url, data=data, headers=hdrs, stream=True, allow_redirects=False,
                 timeout=(self.ctl.connect_timeout, self.ctl.read_timeout))
-        except _IO_ERRORS as exc:
+        except io_errors() as exc:
             return Reply(_io_status(exc, op), None)
         except requests.RequestException as exc:
             return Reply(st.Status(st.HTTP_IO_ERROR, "HttpIoError", f"{op}: {exc}"), None)
         try:
-            ok = 200 <= resp.status_code < 300
-            if ok and consume is not None:
-                err, result = consume(resp)
-                status = err or st.status_from_response(resp.status_code, resp.headers, b"")
-                return Reply(status, resp, result)
-            if ok and stream:
-                return Reply(st.status_from_response(resp.status_code, resp.headers, b""), resp)
-            content = resp.content
-            status = st.status_from_response(resp.status_code, resp.headers, content)
-            if not ok:
-                log.debug("%s %s/%s -> %s", op, bucket, key, status)
-            return Reply(status, resp, content)
-        except _IO_ERRORS as exc:
+            return settle(op, bucket, key, resp, stream, consume)
+        except io_errors() as exc:
             return Reply(_io_status(exc, op), resp)
         finally:
             if not stream or not (200 <= resp.status_code < 300) or consume is not None:
                 resp.close()
 
 
+def settle(op: str, bucket: Optional[str], key: Optional[str], resp: Any, stream: bool,
+           consume: Any) -> Reply:
+    """The Reply of a response: ``consume``'s on a 2xx, else the body's Status."""
+    ok = 200 <= resp.status_code < 300
+    if ok and consume is not None:
+        err, result = consume(resp)
+        status = err or st.status_from_response(resp.status_code, resp.headers, b"")
+        return Reply(status, resp, result)
+    if ok and stream:
+        return Reply(st.status_from_response(resp.status_code, resp.headers, b""), resp)
+    content = resp.content
+    status = st.status_from_response(resp.status_code, resp.headers, content)
+    if not ok:
+        log.debug("%s %s/%s -> %s", op, bucket, key, status)
+    return Reply(status, resp, content)
+
+
 def _io_status(exc: BaseException, op: str) -> st.Status:
-    code = st.REQUEST_TIMEOUT if isinstance(exc, (requests.Timeout, TimeoutError)) else st.HTTP_IO_ERROR
+    timeouts: Tuple[type, ...] = (TimeoutError, socket.timeout)
+    if "requests" in sys.modules:
+        timeouts += (sys.modules["requests"].Timeout,)
+    code = st.REQUEST_TIMEOUT if isinstance(exc, timeouts) else st.HTTP_IO_ERROR
     name = "RequestTimeout" if code == st.REQUEST_TIMEOUT else "HttpIoError"
     return st.Status(code, name, f"{op}: {type(exc).__name__}: {exc}")
 

@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from typing import Dict, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
-from . import native, remote_parts
+from . import native
 from . import ops, orphans
 from . import status as st
 from .checkpoint_file import CheckpointFile, CheckpointLocked, checkpoint_location
@@ -278,6 +278,7 @@ class UploadJob(TransferJob):
         """Send every part not yet done, ``thread_num`` at a time."""
         assert self.plan is not None
         if self.executor is not None:
+            from . import remote_parts   # here: only an executor's upload needs it
             return remote_parts.send_missing_parts(self, self.executor)
         assert self.transport is not None
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()   # made when first needed

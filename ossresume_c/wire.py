@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 import re
 import xml.etree.ElementTree as ET
-from email.utils import parsedate_tz
 from typing import Optional, Tuple
 
 UINT64_MAX = (1 << 64) - 1
@@ -60,6 +59,7 @@ def http_date(text: object) -> Optional[float]:
     if not isinstance(text, str) or not text.isascii():
         return None
     try:
+        from email.utils import parsedate_tz   # here: ~7 ms of imports few calls need
         parts = parsedate_tz(text)
         if parts is None or parts[9] is None:
             return None

@@ -6,10 +6,12 @@ import socket
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 
 from ossresume_c import native
 from ossresume_c.put_file import put_file
-from ossresume_c.small_put import SmallPutter, read_reply
+from ossresume_c.small_put import SmallPutter, read_reply_with_body
 from ossresume_c.transport import Transport
 
 from helpers import get_bytes, make_file, options_for
@@ -55,20 +57,60 @@ def test_a_dead_endpoint_is_none_not_an_exception(oss_emulator):
         assert SmallPutter(t).put("some-bucket", "k", bytearray(b"x"), {}, None) is None
 
 
-def _reply_of(raw: bytes):
+def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
+    """read_reply_with_body over a real socket pair, the reply sent in ``pieces`` sends."""
     a, b = socket.socketpair()
+    step = max(1, -(-len(raw) // pieces))
+
+    def serve():
+        for i in range(0, len(raw), step):
+            b.sendall(raw[i:i + step])
+        b.close()
+    threading.Thread(target=serve).start()
     try:
-        threading.Thread(target=lambda: (b.sendall(raw), b.close())).start()
-        return read_reply(a)
+        return read_reply_with_body(a, method)
     finally:
         a.close()
 
 
 def test_reply_framing():
-    status, headers, keep = _reply_of(b"HTTP/1.1 200 OK\r\nETag: \"E\"\r\nContent-Length: 3\r\n\r\nabc")
-    assert (status, headers["etag"], keep) == (200, '"E"', True)
+    status, headers, keep, body = _reply_of(b"HTTP/1.1 200 OK\r\nETag: \"E\"\r\nContent-Length: 3\r\n\r\nabc")
+    assert (status, headers["etag"], headers["ETag"], keep, body) == (200, '"E"', '"E"', True, b"abc")
+    assert dict(headers) == {"ETag": '"E"', "Content-Length": "3"}   # the server's own names
     assert _reply_of(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")[2] is False
-    for bad in (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                b"SSH-2.0-OpenSSH\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"):
+    for bad in (b"SSH-2.0-OpenSSH\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",     # closed mid-body
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0x3\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nbroken line\r\nContent-Length: 0\r\n\r\n",
+                b"HTTP/1.1 2000 OK\r\n\r\n"):
         with pytest.raises(ValueError):
             _reply_of(bad)
+
+
+def test_reply_without_a_body():
+    # a HEAD's Content-Length is the object's size, not a body; 204 has none
+    assert _reply_of(b"HTTP/1.1 200 OK\r\nContent-Length: 123\r\n\r\n", "HEAD")[3] == b""
+    assert _reply_of(b"HTTP/1.1 204 No Content\r\n\r\n", "DELETE")[:2][0] == 204
+    # interim 100 Continue is skipped; a reply ended by closing the connection is read to its end
+    status, _h, keep, body = _reply_of(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n<x/>")
+    assert (status, keep, body) == (200, False, b"<x/>")
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st_.binary(max_size=3000), cuts=st_.lists(st_.integers(1, 700), max_size=8),
+       pieces=st_.integers(1, 9), trailer=st_.booleans())
+def test_chunked_reply_is_the_body(body, cuts, pieces, trailer):
+    chunks, i = [], 0
+    for n in cuts + [len(body)]:
+        if i < len(body):
+            chunks.append(body[i:i + n])
+            i += n
+    wire = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks if c)
+    wire += b"0\r\n" + (b"X-Trailer: t\r\n" if trailer else b"") + b"\r\n"
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + wire
+    status, headers, keep, got = _reply_of(raw, "GET", pieces)
+    assert (status, keep, got) == (200, True, body)

@@ -6,7 +6,6 @@ bodies of credential services are never quoted, only their ``Code``/``Message``.
 """
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import os
@@ -137,6 +136,7 @@ def http_text(method: str, url: str, what: str, headers: Optional[Dict[str, str]
               timeout: float = 5.0, unreachable_is_absent: bool = False) -> str:
     # http.client, not requests: urllib3 logs request lines at DEBUG, and these
     # carry OIDC tokens, signatures and URI keys in their query strings.
+    import http.client   # here: most calls never read a credential service
     guard_url(url)
     parts = urlsplit(url)
     connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
