@@ -32,7 +32,7 @@ class SmallPutter:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.socks: List[socket.socket] = []
-        self.place: Optional[Tuple[Tuple[str, str], Tuple[str, str, str, Optional[int]]]] = None
+        self.place: Optional[Tuple[Tuple[Optional[str], Optional[str]], Tuple[str, str, str, Optional[int]]]] = None
         self.tls: Optional[ssl.SSLContext] = None
         if transport.endpoint.scheme == "https":
             import ssl   # here: plain HTTP never needs it (~7 ms of start-up)
@@ -74,8 +74,8 @@ class SmallPutter:
         crc = int(crc_text) if crc_text and crc_text.isdigit() else None
         if expect_crc is not None and self.t.ctl.enable_crc and crc is not None and crc != expect_crc:
             return None
-        return st.Status(200, req_id=reply.get("x-oss-request-id", ""),
-                         resp_headers={"ETag": reply.get("etag", ""), "x-oss-hash-crc64ecma": crc_text or ""})
+        return st.Status(200, req_id=reply.get("x-oss-request-id") or "",
+                         resp_headers={"ETag": reply.get("etag") or "", "x-oss-hash-crc64ecma": crc_text or ""})
 
     def signed_head(self, bucket: Optional[str], key: Optional[str],
                     query: Sequence[Tuple[str, Optional[str]]], headers: Mapping[str, str],

@@ -12,7 +12,7 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple, Type
 from urllib.parse import quote
 
 from . import auth, bandwidth
@@ -32,10 +32,10 @@ log = logging.getLogger("ossresume_c")
 Query = Sequence[Tuple[str, Optional[str]]]
 USER_AGENT = f"ossresume_c/{__version__}"
 
-_io_errors: Tuple[type, ...] = ()
+_io_errors: Tuple[Type[BaseException], ...] = ()
 
 
-def io_errors() -> Tuple[type, ...]:
+def io_errors() -> Tuple[Type[BaseException], ...]:
     """The exceptions that mean "the connection or the stream broke" (requests is
     imported on the first request that goes through it, not with this module)."""
     global _io_errors
