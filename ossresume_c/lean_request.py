@@ -13,13 +13,16 @@ connection is there.  Off with a proxy, a bandwidth cap, or a CA bundle Python's
 from __future__ import annotations
 
 import socket
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from . import bandwidth
 from . import status as st
 from .credentials.base import CredentialsError
 from .small_put import Headers, SmallPutter, read_reply_with_body
-from .transport import Query, Reply, Transport, io_status, settle
+from .reply import Reply, io_status, settle
+
+if TYPE_CHECKING:
+    from .transport import Query, Transport
 
 BODY_METHODS = ("POST", "PUT")    # those that send Content-Length: 0 without a body, as requests does
 

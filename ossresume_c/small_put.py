@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 from . import auth
 from . import status as st
-from .transport import Transport
-
 if TYPE_CHECKING:
     import ssl
+
+    from .transport import Transport
 
 
 class SmallPutter:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple, Type
 from urllib.parse import quote
 
@@ -21,6 +19,7 @@ from . import status as st
 from ._version import __version__
 from .config import Endpoint, RequestOptions
 from .credentials.base import CredentialsError, invalidate
+from .reply import Reply, io_status, settle
 
 if TYPE_CHECKING:
     import requests
@@ -33,6 +32,7 @@ Query = Sequence[Tuple[str, Optional[str]]]
 USER_AGENT = f"ossresume_c/{__version__}"
 
 _io_errors: Tuple[Type[BaseException], ...] = ()
+HTTPAdapter: Any = None     # requests' HTTPAdapter unless replaced (tests/wire_fakes.py)
 
 
 def io_errors() -> Tuple[Type[BaseException], ...]:
@@ -72,17 +72,6 @@ class _ViewBody:
         yield self.view   # one zero-copy chunk, again on every retry
 
 
-@dataclass
-class Reply:
-    """A finished request: its Status, the raw response (body consumed) and what
-    the ``consume`` hook returned."""
-
-    status: st.Status
-    response: Any             # requests.Response, or lean_request.LeanResponse
-    result: Any = None
-    attempts: int = 1      # how many times it was sent (orphans.py: a retried Initiate is in doubt)
-
-
 def encode_key(key: str) -> str:
     # Every '/' is sent as %2F (the server decodes the path), so no client-side
     # library can rewrite '.'/'..' segments of a key.
@@ -120,9 +109,10 @@ class Transport:
 
     def _new_session(self) -> "requests.Session":
         import requests
-        from requests.adapters import HTTPAdapter
+        import requests.adapters
         session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(4, self.pool_size), max_retries=0)
+        adapter_type = HTTPAdapter or requests.adapters.HTTPAdapter
+        adapter = adapter_type(pool_connections=4, pool_maxsize=max(4, self.pool_size), max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.verify = self.ctl.verify
@@ -256,45 +246,16 @@ class Transport:
                 method, url, data=data, headers=hdrs, stream=True, allow_redirects=False,
                 timeout=(self.ctl.connect_timeout, self.ctl.read_timeout))
         except io_errors() as exc:
-            return Reply(_io_status(exc, op), None)
+            return Reply(io_status(exc, op), None)
         except requests.RequestException as exc:
             return Reply(st.Status(st.HTTP_IO_ERROR, "HttpIoError", f"{op}: {exc}"), None)
         try:
             return settle(op, bucket, key, resp, stream, consume)
         except io_errors() as exc:
-            return Reply(_io_status(exc, op), resp)
+            return Reply(io_status(exc, op), resp)
         finally:
             if not stream or not (200 <= resp.status_code < 300) or consume is not None:
                 resp.close()
-
-
-def settle(op: str, bucket: Optional[str], key: Optional[str], resp: Any, stream: bool,
-           consume: Any) -> Reply:
-    """The Reply of a response: ``consume``'s on a 2xx, else the body's Status."""
-    ok = 200 <= resp.status_code < 300
-    if ok and consume is not None:
-        err, result = consume(resp)
-        status = err or st.status_from_response(resp.status_code, resp.headers, b"")
-        return Reply(status, resp, result)
-    if ok and stream:
-        return Reply(st.status_from_response(resp.status_code, resp.headers, b""), resp)
-    content = resp.content
-    status = st.status_from_response(resp.status_code, resp.headers, content)
-    if not ok:
-        log.debug("%s %s/%s -> %s", op, bucket, key, status)
-    return Reply(status, resp, content)
-
-
-def _io_status(exc: BaseException, op: str) -> st.Status:
-    timeouts: Tuple[type, ...] = (TimeoutError, socket.timeout)
-    if "requests" in sys.modules:
-        timeouts += (sys.modules["requests"].Timeout,)
-    code = st.REQUEST_TIMEOUT if isinstance(exc, timeouts) else st.HTTP_IO_ERROR
-    name = "RequestTimeout" if code == st.REQUEST_TIMEOUT else "HttpIoError"
-    return st.Status(code, name, f"{op}: {type(exc).__name__}: {exc}")
-
-
-io_status = _io_status   # also the Status of a lean UploadPart's broken connection (part_put.py)
 
 
 def _region_from_host(host: str) -> str:

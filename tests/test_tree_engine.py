@@ -162,7 +162,8 @@ def test_an_unreadable_file_is_open_file_fail(oss_emulator, tmp_path):
     os.chmod(work, 0o777)
     code = (
         "import os, sys, mimetypes\n"
-        "import ossresume_c as oss, ossresume_c.upload\n"
+        # what the calls import lazily, imported while /root (Python's own files) is readable
+        "import ossresume_c as oss, ossresume_c.upload, ossresume_c.lean_request, requests, encodings.idna\n"
         "from ossresume_c.bulk import upload_tree\n"
         "mimetypes.init(); os.setgid(65534); os.setuid(65534)\n"
         f"o = oss.request_options_create(endpoint={oss_emulator.endpoint!r}, "

@@ -151,9 +151,11 @@ def damaging(fake: FakeOss, seed: int, rate: float) -> Callable[[requests.Prepar
 
 @contextlib.contextmanager
 def installed(respond: Callable[[requests.PreparedRequest], Answer]) -> Iterator[FakeAdapter]:
-    """Every Transport made inside sends through one FakeAdapter."""
+    """Every Transport made inside sends through one FakeAdapter (its lean first
+    attempts off: every request goes through requests)."""
     adapter = FakeAdapter(respond)
-    with mock.patch.object(transport, "HTTPAdapter", lambda *a, **k: adapter):
+    with mock.patch.object(transport, "HTTPAdapter", lambda *a, **k: adapter), \
+            mock.patch.object(transport.Transport, "lean", lambda self: None):
         yield adapter
 
 
@@ -164,4 +166,7 @@ def fake_transport(respond: Callable[[requests.PreparedRequest], Answer],
         endpoint="http://127.0.0.1:9", access_key_id="AK", access_key_secret="SK",
         region="cn-hangzhou", max_retries=1, backoff_base=0.0, backoff_cap=0.0)
     with installed(respond):
-        return transport.Transport(opts)  # type: ignore[arg-type]
+        t = transport.Transport(opts)  # type: ignore[arg-type]
+        t.session      # made now, with the fake adapter (a Transport makes it on first use)
+        t.lean = lambda: None  # type: ignore[method-assign]
+        return t
