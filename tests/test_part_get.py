@@ -57,13 +57,16 @@ def gets(emu, key):
     return [e for e in bucket_log(emu) if e.get("op") == "GetObject" and e.get("key") == key]
 
 
-def test_every_part_goes_the_lean_way_byte_exact(oss_emulator, tmp_path, lean_results, monkeypatch):
+@pytest.mark.parametrize("version", [4, 1])
+def test_every_part_goes_the_lean_way_byte_exact(oss_emulator, tmp_path, lean_results, monkeypatch,
+                                                 version):
     received = []
     monkeypatch.setattr(direct_body, "receive", lambda *a: received.append(a))
     data = os.urandom(5 * MiB + 200_000)
     put(oss_emulator, "k", data)
     target = tmp_path / "out"
-    assert download(oss_emulator, "k", target, part_size=1 * MiB, threads=3).is_ok()
+    assert download(oss_emulator, "k", target, part_size=1 * MiB, threads=3,
+                    signature_version=version).is_ok()
     assert target.read_bytes() == data
     assert len(lean_results) == 6 == len(gets(oss_emulator, "k"))
     assert all(r is not None and r.final and r.status.code == 206 for r in lean_results)
