@@ -311,3 +311,78 @@ def test_an_executors_workers_get_their_parts_the_lean_way(oss_emulator, tmp_pat
     assert target.read_bytes() == data
     assert sorted(r.status.code for r in lean_results) == [206] * 6 + [503]
     assert len(gets(oss_emulator, "k")) == 8
+
+
+# -- replies the emulator does not send: a one-shot server on the loopback ----------------
+
+def _one_reply(reply: bytes):
+    """A server on 127.0.0.1 that reads one request head, sends ``reply`` and closes."""
+    import socket
+    import threading
+    srv = socket.create_server(("127.0.0.1", 0))
+    seen = []
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += conn.recv(65536)
+            seen.append(buf)
+            conn.sendall(reply)
+        srv.close()
+    thread = threading.Thread(target=serve)
+    thread.start()
+    return f"http://127.0.0.1:{srv.getsockname()[1]}", thread, seen
+
+
+def _get_from(reply: bytes, tmp_path, **opts):
+    endpoint, thread, seen = _one_reply(reply)
+    options = oss.request_options_create(endpoint=endpoint, access_key_id="ak", access_key_secret="sk",
+                                         region="cn-hangzhou", **opts)
+    fd = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
+    try:
+        with Transport(options) as t:
+            getter = part_get.PartGetter(t)
+            got = getter.get("bkt", "k", 100, 199, 1000, {"If-Match": '"E"'}, fd, "out")
+            getter.close()
+    finally:
+        os.close(fd)
+        thread.join()
+    return got, seen[0], (tmp_path / "out").read_bytes()
+
+
+PART = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-199/1000\r\nContent-Length: 100\r\n\r\n"
+
+
+def test_the_request_head_carries_range_and_if_match(tmp_path):
+    got, request, written = _get_from(PART + bytes(range(100)), tmp_path)
+    assert got is not None and got.final and got.status.code == 206
+    assert written[100:] == bytes(range(100))
+    lines = request.decode("latin-1").lower().split("\r\n")
+    assert lines[0].startswith("get /") and "range: bytes=100-199" in lines
+    assert 'if-match: "e"' in lines and any(x.startswith("authorization: ") for x in lines)
+
+
+@pytest.mark.parametrize("retries", [2, 0])
+def test_a_server_that_closes_mid_body_is_a_retryable_io_error(tmp_path, retries):
+    got, _, _ = _get_from(PART + b"x" * 40, tmp_path, max_retries=retries)
+    assert got is not None and got.status.code == st.HTTP_IO_ERROR
+    assert got.final == (retries == 0)      # no retries: the lean attempt was the only one
+
+
+def test_a_garbled_head_is_a_retryable_io_error(tmp_path):
+    got, _, _ = _get_from(b"SSH-2.0-OpenSSH_9\r\n\r\n", tmp_path)
+    assert got is not None and not got.final and got.status.code == st.HTTP_IO_ERROR
+
+
+@pytest.mark.parametrize("reply", [
+    PART.replace(b"100-199", b"100-198"),
+    PART.replace(b"Content-Length: 100", b"Transfer-Encoding: chunked"),
+    PART.replace(b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n"),
+    PART + bytes(101),       # more than the part with the head: something is off
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + bytes(1000),
+])
+def test_a_reply_that_is_not_a_clean_part_is_left_to_the_regular_path(tmp_path, reply):
+    got, _, written = _get_from(reply, tmp_path)
+    assert got is None and written == b""
