@@ -19,7 +19,7 @@ from ossresume_c import status as st
 from ossresume_c.small_put import Headers
 from ossresume_c.transport import Transport
 
-from helpers import bucket_log, make_file, options_for
+from helpers import bucket_log, options_for
 from test_direct_body import TLS_BUCKET, _tls_options, https_emulator  # noqa: F401 (a fixture)
 
 KB, MiB = 1024, 1024 * 1024
@@ -213,7 +213,7 @@ def test_the_lean_reply_keeps_the_connection(oss_emulator, tmp_path):
 
 # -- HTTPS --------------------------------------------------------------------------------
 
-def test_https_parts_go_the_lean_way_and_faults_are_retried(https_emulator, tmp_path, lean_results):
+def test_https_parts_go_the_lean_way_and_faults_are_retried(https_emulator, tmp_path, lean_results):  # noqa: F811
     emu, cert = https_emulator
     options = _tls_options(emu, cert)
     data = os.urandom(2 * MiB + 7)
