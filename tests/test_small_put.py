@@ -57,8 +57,9 @@ def test_a_dead_endpoint_is_none_not_an_exception(oss_emulator):
         assert SmallPutter(t).put("some-bucket", "k", bytearray(b"x"), {}, None) is None
 
 
-def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
-    """read_reply_with_body over a real socket pair, the reply sent in ``pieces`` sends."""
+def _served(raw: bytes, pieces: int):
+    """One end of a socket pair and the thread that sends ``raw`` into the other end in
+    ``pieces`` sends, then closes it."""
     a, b = socket.socketpair()
     step = max(1, -(-len(raw) // pieces))
 
@@ -66,7 +67,14 @@ def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
         for i in range(0, len(raw), step):
             b.sendall(raw[i:i + step])
         b.close()
-    threading.Thread(target=serve).start()
+    sender = threading.Thread(target=serve)
+    sender.start()
+    return a, sender
+
+
+def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
+    """read_reply_with_body over a real socket pair, the reply sent in ``pieces`` sends."""
+    a, _sender = _served(raw, pieces)
     try:
         return read_reply_with_body(a, method)
     finally:
@@ -123,15 +131,7 @@ def test_the_head_reader_returns_what_came_past_the_head(body, pieces, interim):
     head plus what is left on the socket is the body, byte for byte."""
     head = b"HTTP/1.1 206 Partial Content\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
     raw = (b"HTTP/1.1 100 Continue\r\n\r\n" if interim else b"") + head + body
-    a, b = socket.socketpair()
-    step = max(1, -(-len(raw) // pieces))
-
-    def serve():
-        for i in range(0, len(raw), step):
-            b.sendall(raw[i:i + step])
-        b.close()
-    sender = threading.Thread(target=serve)
-    sender.start()
+    a, sender = _served(raw, pieces)
     try:
         status, headers, keep, rest = read_reply_head(a)
         left = b""
