@@ -17,10 +17,11 @@ run is printed (wall MiB/s and the child's own CPU, user + system from wait4, pe
 GiB), then the medians and each client's ratio to the C reader of its target and
 protocol.  ``--baseline TREE`` adds rows for another checkout of ossresume_c (e.g.
 ``git archive main ossresume_c | tar -x -C /tmp/base`` plus the built
-``_native.abi3.so``), for a same-run A/B.
+``_native.abi3.so``), for a same-run A/B; ``--requests-gets`` adds rows of this tree
+with every part GET sent through requests (``OSSRESUME_PART_GETTER=requests``).
 
     python benchmarks/bench_wire_download.py [--size-mib 1024] [--part-mib 8] [--threads 4]
-        [--rounds 3] [--dirs DIR ...] [--no-tls] [--baseline TREE] [--only TEXT]
+        [--rounds 3] [--dirs DIR ...] [--no-tls] [--baseline TREE] [--only TEXT] [--requests-gets]
 """
 from __future__ import annotations
 
@@ -96,6 +97,8 @@ def main() -> None:
     parser.add_argument("--no-drop", action="store_true", help="do not sync + drop the page cache")
     parser.add_argument("--baseline", default=None, help="another ossresume_c tree, as extra rows")
     parser.add_argument("--only", default="", help="run only the rows whose name has this")
+    parser.add_argument("--requests-gets", action="store_true",
+                        help="add rows of this tree with OSSRESUME_PART_GETTER=requests (same-run A/B)")
     args = parser.parse_args()
     size = args.size_mib << 20
     part = int(args.part_mib * (1 << 20))
@@ -121,26 +124,28 @@ def main() -> None:
             tls_sink, tls_port = start_sink(bins["sink"], work, "https", size, (cert, key))
             procs.append(tls_sink)
             ends.append(("HTTPS", f"https://127.0.0.1:{tls_port}", tls_port, cert))
-        trees = [("ossresume_c", str(REPO))]
+        trees: List[Tuple[str, str, Dict[str, str]]] = [("ossresume_c", str(REPO), {})]
+        if args.requests_gets:
+            trees.append(("ossresume_c requests GETs", str(REPO), {"OSSRESUME_PART_GETTER": "requests"}))
         if args.baseline:
-            trees.append(("baseline", str(Path(args.baseline).resolve())))
+            trees.append(("baseline", str(Path(args.baseline).resolve()), {}))
         # rows: (name, target, protocol, command builder taking the output path, PYTHONPATH)
-        rows: List[Tuple[str, Path, str, List[str], Optional[str]]] = []
+        rows: List[Tuple[str, Path, str, List[str], Optional[str], Dict[str, str]]] = []
         for target in targets:
             for proto, endpoint, p, verify in ends:
                 tag = f"{proto}, {_kind(target)}"
                 rows.append((f"C reader ({tag})", target, proto,
                              [str(bins["reader"]), str(p), "{out}", str(size), str(part),
-                              str(args.threads), "1", *(["tls"] if proto == "HTTPS" else [])], None))
-                for label, tree in trees:
+                              str(args.threads), "1", *(["tls"] if proto == "HTTPS" else [])], None, {}))
+                for label, tree, extra in trees:
                     rows.append((f"{label} ({tag})", target, proto,
                                  [sys.executable, "-c", CHILD, endpoint, "{out}", str(part),
-                                  str(args.threads), verify], tree))
+                                  str(args.threads), verify], tree, extra))
         rows = [r for r in rows if args.only in r[0]]
         # As installed from a wheel (pip compiles the modules at install): compiled modules
         # in the trees' __pycache__, so that no run compiles ossresume_c's sources again
         # (every run did when PYTHONDONTWRITEBYTECODE is set: ~0.1 s CPU per run).
-        for _label, tree in trees:
+        for _label, tree, _extra in trees:
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(tree) / "ossresume_c")],
                            env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                            check=True)
@@ -152,13 +157,14 @@ def main() -> None:
         print("round | client | wall s | MiB/s | CPU s/GiB | load")
         gib = size / (1 << 30)
         for r in range(args.rounds):
-            for name, target, _proto, cmd, tree in (rows if r % 2 == 0 else rows[::-1]):
+            for name, target, _proto, cmd, tree, extra in (rows if r % 2 == 0 else rows[::-1]):
                 out = target / f"run-{os.getpid()}.out"
                 if dropped:
                     dropped = drop_page_cache()
                 env = dict(os.environ)
                 if tree is not None:
                     env["PYTHONPATH"] = tree
+                env.update(extra)
                 try:
                     wall, cpu = measure([c.replace("{out}", str(out)) for c in cmd], env)
                 finally:
@@ -174,7 +180,7 @@ def main() -> None:
                           statistics.median(c / gib for _, c in res))
                    for name, res in runs.items()}
         lines = []
-        for name, target, proto, _cmd, _tree in rows:
+        for name, target, proto, _cmd, _tree, _extra in rows:
             ref = f"C reader ({proto}, {_kind(target)})"
             mbs, cpu = medians[name]
             ratio = (f"{mbs / medians[ref][0]:.2f}x" if ref in medians else "-")

@@ -86,20 +86,43 @@ def receive(resp: Any, fd: int, offset: int, length: int) -> Optional[int]:
         n = hr.fp.readinto1(view[:min(length, len(buf))])
         if not n:
             raise ConnectionError(f"the body ended {length} bytes early")
-        crc = _write(fd, offset, view[:n], 0)
-        if _is_tls(sock):
-            crc = _receive_tls(sock, fd, offset + n, length - n, view, crc)
-        else:
-            crc = native.recv_part(sock.fileno(), sock.gettimeout(), fd, offset + n, length - n,
-                                   buf, crc)
-    except (ConnectionError, TimeoutError, native.PartWriteError):
+    except _PASS:
         raise
-    except socket.timeout as exc:          # Python 3.9: not yet the same class as TimeoutError
-        raise TimeoutError(f"receiving the body: {exc}") from exc
-    except OSError as exc:       # ssl.SSLError and other socket errors: a broken stream
-        raise ConnectionError(f"receiving the body: {type(exc).__name__}: {exc}") from exc
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+    crc = receive_rest(sock, fd, offset, length, view[:n])
     _finished(resp.raw, hr)
     return crc
+
+
+def receive_rest(sock: socket.socket, fd: int, offset: int, length: int, first: memoryview) -> int:
+    """Write ``first`` (the body's start, already received; may be empty) at ``offset``
+    of ``fd`` and receive the rest of the ``length``-byte body from ``sock`` after it;
+    the body's CRC-64.  Raises as :func:`receive` does."""
+    buf = _buffer()
+    try:
+        n = len(first)
+        crc = _write(fd, offset, first, 0) if n else 0
+        if _is_tls(sock):
+            crc = _receive_tls(sock, fd, offset + n, length - n, memoryview(buf), crc)
+        elif n < length:
+            crc = native.recv_part(sock.fileno(), sock.gettimeout(), fd, offset + n, length - n,
+                                   buf, crc)
+    except _PASS:
+        raise
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+    return crc
+
+
+_PASS = (ConnectionError, TimeoutError, native.PartWriteError)   # raised as they are
+
+
+def _stream_error(exc: OSError) -> OSError:
+    if isinstance(exc, socket.timeout):    # Python 3.9: not yet the same class as TimeoutError
+        return TimeoutError(f"receiving the body: {exc}")
+    # ssl.SSLError and other socket errors: a broken stream
+    return ConnectionError(f"receiving the body: {type(exc).__name__}: {exc}")
 
 
 def _receive_tls(sock: socket.socket, fd: int, offset: int, length: int, view: memoryview,

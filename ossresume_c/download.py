@@ -27,6 +27,7 @@ from .executors import InvalidExecutor, resolve_executor
 from .engine import JobFailed, PartDone, Table, TransferJob, check_transfer_arguments, copy_out
 from .layout import Part, plan_from_sizes, plan_parts
 from .params import ResumableCltParams
+from .part_get import PartGetter
 from .progress import ProgressCallback
 from .reconcile import download_checkpoint_problem
 
@@ -73,6 +74,7 @@ class DownloadJob(TransferJob):
         self.head_headers: Dict[str, str] = {}
         self.tmp_path = ""
         self.executor: Optional[Executor] = None    # None: the ranges are fetched by threads here
+        self.part_getter: Optional[PartGetter] = None
 
     def steps(self) -> st.Status:
         self._check_arguments()
@@ -86,7 +88,12 @@ class DownloadJob(TransferJob):
         if self.executor is not None:
             failure = remote_ranges.fetch_missing_parts(self, self.executor)
         else:
-            failure = self.run_parts(self._fetch_part, "ossresume-download")
+            assert self.transport is not None
+            self.part_getter = PartGetter(self.transport)
+            try:
+                failure = self.run_parts(self._fetch_part, "ossresume-download")
+            finally:
+                self.part_getter.close()
         if failure is not None:
             return self.fail(failure)
         return self._finish(head)
@@ -188,9 +195,16 @@ class DownloadJob(TransferJob):
         assert self.plan is not None and self.meta is not None and self.transport is not None
         part = self.plan.parts[index]
         hdrs = {"If-Match": self.meta.etag}
+        getter = self.part_getter
+        lean = None if getter is None else getter.get(
+            self.bucket, self.key, part.offset, part.last_byte, self.meta.size, hdrs, self.fd,
+            self.tmp_path)
+        if lean is not None and lean.final:
+            return (None, PartDone(lean.crc64)) if lean.status.is_ok() else (lean.status, None)
         status, crc = ops.get_object(self.transport, self.bucket, self.key,
                                      (part.offset, part.last_byte), hdrs,
-                                     consume=lambda resp: self._write_body(part, resp))
+                                     consume=lambda resp: self._write_body(part, resp),
+                                     after=lean.status if lean is not None else None)
         if not status.is_ok():
             return status, None
         return None, PartDone(int(crc))  # type: ignore[call-overload]

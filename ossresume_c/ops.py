@@ -188,18 +188,19 @@ def _object_meta(resp: requests.Response) -> Tuple[Optional[st.Status], Optional
 
 def get_object(t: Transport, bucket: str, key: str, byte_range: Optional[Tuple[int, int]] = None,
                headers: Optional[Mapping[str, str]] = None,
-               consume: Optional[Callable[[requests.Response], Tuple[Optional[st.Status], object]]] = None
-               ) -> Tuple[st.Status, object]:
+               consume: Optional[Callable[[requests.Response], Tuple[Optional[st.Status], object]]] = None,
+               after: Optional[st.Status] = None) -> Tuple[st.Status, object]:
     """GetObject.  With ``consume`` the body is streamed to it (retried from the
     start on a broken stream); without, the result is the body bytes.
-    ``byte_range`` is inclusive ``(first, last)``."""
+    ``byte_range`` is inclusive ``(first, last)``; ``after``: a first attempt's
+    retryable Status (``Transport.send``)."""
     err = _check(bucket, key)
     if err:
         return err, None
     hdrs = dict(headers or {})
     if byte_range is not None:
         hdrs["Range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-    reply = t.send("GetObject", "GET", bucket, key, (), hdrs, consume=consume)
+    reply = t.send("GetObject", "GET", bucket, key, (), hdrs, consume=consume, after=after)
     return reply.status, reply.result
 
 

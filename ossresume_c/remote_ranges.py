@@ -38,7 +38,8 @@ from . import status as st
 from .config import RequestOptions
 from .engine import PartDone
 from .layout import Part
-from .presigned import PRESIGN_SECONDS, transport_for, without_secrets
+from .part_get import PartGetter
+from .presigned import PRESIGN_SECONDS, PresignedTransport, transport_for, without_secrets
 from .remote_tasks import BatchResult, Query, expiring, on_open_file, run_batches
 
 if TYPE_CHECKING:
@@ -85,15 +86,34 @@ def _fetch_parts(batch: RangeBatch, fd: int, result: BatchResult) -> None:
                                    f"not the {batch.object_size} this download prepared")
         return
     transport = transport_for(batch.options)
+    getter = PartGetter(transport)
+    try:
+        _fetch_each(batch, fd, result, transport, getter)
+    finally:
+        getter.close()
+
+
+def _fetch_each(batch: RangeBatch, fd: int, result: BatchResult, transport: PresignedTransport,
+                getter: PartGetter) -> None:
+    """Each part: the lean GET first (as a thread's download fetches it), the regular
+    one for what that leaves (retries, a fallback)."""
     view = _receiver(batch, fd)
     with transport.using(batch.key, (("GET", batch.query),)):
         for part in batch.parts:
             if expiring(batch.expires_at):
                 result.expired.append(part.number)
                 continue
-            status, crc = ops.get_object(transport, batch.bucket, batch.key,
-                                         (part.offset, part.last_byte), {"If-Match": batch.etag},
-                                         consume=functools.partial(view._write_body, part))
+            hdrs = {"If-Match": batch.etag}
+            lean = getter.get(batch.bucket, batch.key, part.offset, part.last_byte, batch.object_size,
+                              hdrs, fd, batch.path, query=batch.query)
+            crc: object
+            if lean is not None and lean.final:
+                status, crc = lean.status, lean.crc64
+            else:   # the regular path: the fallback, or the retries after the lean attempt
+                status, crc = ops.get_object(transport, batch.bucket, batch.key,
+                                             (part.offset, part.last_byte), hdrs,
+                                             consume=functools.partial(view._write_body, part),
+                                             after=lean.status if lean is not None else None)
             if not status.is_ok():
                 status.error_msg = f"{status.error_msg} (part {part.number}, {result.worker})".strip()
                 result.failure = status

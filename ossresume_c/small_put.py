@@ -178,6 +178,14 @@ def read_reply_with_body(sock: socket.socket, method: str = "PUT") -> Tuple[int,
     connection the server closes) by the end of the stream; none after a HEAD, a 204
     or a 304.  Interim 1xx replies are skipped.  ValueError on a reply that is not
     HTTP/1.x or is framed in a way that cannot be trusted."""
+    status, headers, keep, buf = read_reply_head(sock)
+    return read_reply_body(sock, method, status, headers, keep, buf)
+
+
+def read_reply_head(sock: socket.socket) -> Tuple[int, Headers, bool, bytes]:
+    """Status, headers, whether the connection stays open (as far as the head says)
+    and the bytes received past the head (the start of the body).  Interim 1xx
+    replies are skipped.  ValueError on a reply that is not HTTP/1.x."""
     buf = b""
     while True:
         while b"\r\n\r\n" not in buf:
@@ -192,6 +200,13 @@ def read_reply_with_body(sock: socket.socket, method: str = "PUT") -> Tuple[int,
         if not 100 <= status < 200:
             break
     keep = (headers.get("connection") or "").lower() != "close" and version != "HTTP/1.0"
+    return status, headers, keep, buf
+
+
+def read_reply_body(sock: socket.socket, method: str, status: int, headers: Headers, keep: bool,
+                    buf: bytes) -> Tuple[int, Headers, bool, bytes]:
+    """The rest of ``read_reply_with_body`` once ``read_reply_head`` has read the head
+    and ``buf`` past it."""
     if method == "HEAD" or status in (204, 304):
         return status, headers, keep, b""
     if "transfer-encoding" in headers:

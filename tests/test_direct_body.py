@@ -21,7 +21,9 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Every direct_body.receive result (None: the usual path), the real function called."""
+    """Every direct_body.receive result (None: the usual path), the real function called;
+    downloads GET their parts through requests (part_get.py off)."""
+    monkeypatch.setenv("OSSRESUME_PART_GETTER", "requests")
     results: List[Optional[int]] = []
     real = direct_body.receive
 

@@ -272,7 +272,8 @@ def test_nothing_logged_at_debug_shows_a_secret(emu, tmp_path, caplog, signature
     theirs = [r for r in records if r.name.startswith("urllib3")]
     # the logs are not empty: retries, errors and every request were logged
     assert any(r.levelno == logging.DEBUG for r in ours) and any("retry" in r.getMessage() for r in ours)
-    assert len(theirs) >= 10 and any(r.levelno == logging.DEBUG for r in theirs)
+    # (first attempts of parts go on sockets of our own, part_put/part_get: urllib3 sees the retries)
+    assert len(theirs) >= 4 and any(r.levelno == logging.DEBUG for r in theirs)
     for record in records:
         rendered = record.getMessage() + repr(record.args) + (record.exc_text or "") + str(record.__dict__)
         assert SECRET not in rendered and STS_TOKEN not in rendered, (record.name, record.getMessage())

@@ -11,7 +11,7 @@ from hypothesis import strategies as st_
 
 from ossresume_c import native
 from ossresume_c.put_file import put_file
-from ossresume_c.small_put import SmallPutter, read_reply_with_body
+from ossresume_c.small_put import SmallPutter, read_reply_head, read_reply_with_body
 from ossresume_c.transport import Transport
 
 from helpers import get_bytes, make_file, options_for
@@ -57,8 +57,9 @@ def test_a_dead_endpoint_is_none_not_an_exception(oss_emulator):
         assert SmallPutter(t).put("some-bucket", "k", bytearray(b"x"), {}, None) is None
 
 
-def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
-    """read_reply_with_body over a real socket pair, the reply sent in ``pieces`` sends."""
+def _served(raw: bytes, pieces: int):
+    """One end of a socket pair and the thread that sends ``raw`` into the other end in
+    ``pieces`` sends, then closes it."""
     a, b = socket.socketpair()
     step = max(1, -(-len(raw) // pieces))
 
@@ -66,7 +67,14 @@ def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
         for i in range(0, len(raw), step):
             b.sendall(raw[i:i + step])
         b.close()
-    threading.Thread(target=serve).start()
+    sender = threading.Thread(target=serve)
+    sender.start()
+    return a, sender
+
+
+def _reply_of(raw: bytes, method: str = "PUT", pieces: int = 1):
+    """read_reply_with_body over a real socket pair, the reply sent in ``pieces`` sends."""
+    a, _sender = _served(raw, pieces)
     try:
         return read_reply_with_body(a, method)
     finally:
@@ -114,3 +122,26 @@ def test_chunked_reply_is_the_body(body, cuts, pieces, trailer):
     raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + wire
     status, headers, keep, got = _reply_of(raw, "GET", pieces)
     assert (status, keep, got) == (200, True, body)
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st_.binary(max_size=5000), pieces=st_.integers(1, 9), interim=st_.booleans())
+def test_the_head_reader_returns_what_came_past_the_head(body, pieces, interim):
+    """read_reply_head reads no further than it must, and what it received past the
+    head plus what is left on the socket is the body, byte for byte."""
+    head = b"HTTP/1.1 206 Partial Content\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    raw = (b"HTTP/1.1 100 Continue\r\n\r\n" if interim else b"") + head + body
+    a, sender = _served(raw, pieces)
+    try:
+        status, headers, keep, rest = read_reply_head(a)
+        left = b""
+        while True:
+            chunk = a.recv(65536)
+            if not chunk:
+                break
+            left += chunk
+    finally:
+        sender.join()
+        a.close()
+    assert (status, headers["content-length"], keep) == (206, str(len(body)), False)
+    assert rest + left == body
