@@ -25,14 +25,16 @@ import threading
 from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import bandwidth, native, ops, retry, wire
+from . import part_exchange as px
 from . import send_range as sr
 from . import status as st
 from .credentials.base import CredentialsError, invalidate
 from .put_file import file_changed
-from .small_put import SmallPutter, read_reply_with_body
+from .small_put import Headers, SmallPutter, read_reply_with_body
 from .transport import Transport, io_status
 
 CHUNK = 256 << 10          # stays in L2 between the pread, the CRC and the send
+REPLY_BUFFER = 16 << 10    # a reply head and a short error document
 TLS_CHUNK = 1 << 20        # one SSL_write per MiB: fewer Python round trips, still cached
 SENDERS = ("send", "sendfile", "requests")
 
@@ -90,9 +92,13 @@ class PartPutter:
                 headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
+        if not self.tls and self.sender == "send":
+            return self._exchange(conns, head, host, port, fd, offset, size, filepath,
+                                  part_number)
         sock = conns.fresh_socket(host, port)
         if sock is None:
             return None
+        code, reply, keep, body = 0, Headers(), False, b""
         try:
             sock.sendall(head)
             sent = self._body(sock, fd, offset, size)
@@ -112,6 +118,65 @@ class PartPutter:
         except (OSError, ValueError) as exc:
             conns.drop(sock)
             return self._retryable(io_status(exc, what))
+        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+
+    def _exchange(self, conns: SmallPutter, head: bytes, host: str, port: Optional[int], fd: int,
+                  offset: int, size: int, filepath: str, part_number: int) -> Optional[LeanPart]:
+        """Plain HTTP: the head, the body and the reply head in one C call
+        (part_exchange); a clean 200 is settled without building the reply's headers,
+        anything else goes through small_put's reader from the bytes received."""
+        what = f"UploadPart {part_number}"
+        sock = conns.socket_for(host, port)
+        if sock is None:
+            return None
+        ex = px.exchange(sock, head, fd, offset, size, self._buffer(CHUNK), self._reply_buffer(),
+                         self.t.ctl.read_timeout)
+        if ex.outcome == "stale":   # the server closed the kept-alive connection while idle
+            conns.drop(sock)
+            sock = conns.socket_for(host, port)
+            if sock is None:
+                return None
+            ex = px.exchange(sock, head, fd, offset, size, self._buffer(CHUNK), self._reply_buffer(),
+                             self.t.ctl.read_timeout)
+        if ex.outcome == "stale":
+            conns.drop(sock)
+            return self._retryable(st.Status(st.HTTP_IO_ERROR, "HttpIoError",
+                                             f"{what}: a new connection was readable before the request"))
+        if ex.outcome == "done" and ex.head is not None and ex.head.code == 200:
+            if not ex.head.keep:
+                conns.drop(sock)
+            return self._settle_ok(st.Status(200), ex.head.etag, ex.head.crc64, ex.crc64, what)
+        sent = sr.RangeSent("ok" if ex.outcome in ("done", "raw") else ex.outcome, ex.bytes_read,
+                            ex.bytes_sent, ex.crc64, ex.errno)
+        code, reply, keep, body = 0, Headers(), False, b""
+        try:
+            if ex.outcome in ("done", "raw"):
+                code, reply, keep, body = read_reply_with_body(sock, prefix=ex.reply)
+            elif ex.outcome == "socket" and not ex.sent_all:   # answered early (403...) and closed?
+                try:
+                    code, reply, keep, body = read_reply_with_body(sock, prefix=ex.reply)
+                    if code != 200:     # a 200 to half a body cannot be trusted
+                        sent, keep = sent._replace(outcome="ok"), False
+                except (OSError, ValueError):
+                    pass
+            elif ex.outcome == "socket":
+                raise OSError(ex.errno, os.strerror(ex.errno))
+            elif ex.outcome == "timeout" and ex.sent_all:
+                raise socket.timeout("timed out")
+        except socket.timeout:     # not yet a TimeoutError before Python 3.10
+            conns.drop(sock)
+            return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
+                                             f"{what}: the server did not answer in time"))
+        except (OSError, ValueError) as exc:
+            conns.drop(sock)
+            return self._retryable(io_status(exc, what))
+        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+
+    def _settle(self, conns: SmallPutter, sock: socket.socket, sent: sr.RangeSent, code: int,
+                reply: Mapping[str, str], keep: bool, body: bytes, filepath: str,
+                part_number: int) -> Optional[LeanPart]:
+        """The part's outcome from what sending did and the reply read."""
+        what = f"UploadPart {part_number}"
         if sent.outcome != "ok" or not keep:
             conns.drop(sock)    # a body cut short leaves the request unfinished
         if sent.outcome == "short":
@@ -131,18 +196,28 @@ class PartPutter:
             if status.error_code == "SecurityTokenExpired" and invalidate(self.t.credentials_source):
                 return None    # renewed, as Transport.send does: the regular path sends again
             return self._retryable(status) if retry.is_retryable(status.code) else LeanPart(status)
-        etag = wire.etag(reply.get("etag"))
-        crc_text = reply.get(ops.CRC_HEADER)
+        return self._settle_ok(status, reply.get("etag"), reply.get(ops.CRC_HEADER), sent.crc64, what)
+
+    def _reply_buffer(self) -> bytearray:
+        buf = getattr(self.local, "reply", None)
+        if buf is None:
+            buf = self.local.reply = bytearray(REPLY_BUFFER)
+        return buf
+
+    def _settle_ok(self, status: st.Status, etag_text: Optional[str], crc_text: Optional[str],
+                   crc_sent: int, what: str) -> LeanPart:
+        """A 200: its ETag and CRC-64 must be sound and the CRC-64 that of the bytes sent."""
+        etag = wire.etag(etag_text)
         crc = wire.uint(crc_text)
         if etag is None or (crc_text is not None and crc is None):
             return self._retryable(st.Status(st.INTERNAL_ERROR, "ServerError",
                                              f"{what}: broken ETag or CRC-64 header", status.req_id,
                                              status.resp_headers))
-        if self.t.ctl.enable_crc and crc is not None and crc != sent.crc64:
+        if self.t.ctl.enable_crc and crc is not None and crc != crc_sent:
             return self._retryable(st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
-                                             f"{what}: CRC-64 mismatch, local {sent.crc64}, server {crc}",
+                                             f"{what}: CRC-64 mismatch, local {crc_sent}, server {crc}",
                                              status.req_id, status.resp_headers))
-        return LeanPart(status, True, etag, sent.crc64)
+        return LeanPart(status, True, etag, crc_sent)
 
     def _retryable(self, status: st.Status) -> LeanPart:
         """The first attempt failed in a way a retry may mend: the last attempt when

@@ -173,12 +173,14 @@ MAX_HEAD = 65536
 MAX_BODY = 64 << 20     # a control reply (XML, an error document) is far smaller
 
 
-def read_reply_with_body(sock: socket.socket, method: str = "PUT") -> Tuple[int, Headers, bool, bytes]:
+def read_reply_with_body(sock: socket.socket, method: str = "PUT", prefix: bytes = b""
+                         ) -> Tuple[int, Headers, bool, bytes]:
     """``read_reply`` and the body it read: framed by Content-Length, chunked, or (on a
     connection the server closes) by the end of the stream; none after a HEAD, a 204
     or a 304.  Interim 1xx replies are skipped.  ValueError on a reply that is not
-    HTTP/1.x or is framed in a way that cannot be trusted."""
-    buf = b""
+    HTTP/1.x or is framed in a way that cannot be trusted.  ``prefix``: the reply's
+    first bytes, already received."""
+    buf = prefix
     while True:
         while b"\r\n\r\n" not in buf:
             chunk = sock.recv(65536)
