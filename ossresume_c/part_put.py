@@ -29,6 +29,7 @@ from . import part_exchange as px
 from . import send_range as sr
 from . import status as st
 from .credentials.base import CredentialsError, invalidate
+from .part_head import PartHeads
 from .put_file import file_changed
 from .small_put import Headers, SmallPutter, read_reply_with_body
 from .transport import Transport, io_status
@@ -72,6 +73,7 @@ class PartPutter:
                         and not transport.ctl.enable_md5
                         and bandwidth.bucket_for(transport.ctl) is None)
         self.local = threading.local()
+        self.heads = PartHeads(transport)
 
     def close(self) -> None:
         if self.conns is not None:
@@ -87,7 +89,9 @@ class PartPutter:
             return None
         what = f"UploadPart {part_number}"
         try:
-            head, host, port = conns.signed_head(
+            built = None if query is not None else \
+                self.heads.build(bucket, key, upload_id, part_number, headers, size)
+            head, host, port = built or conns.signed_head(
                 bucket, key, ops.part_query(part_number, upload_id) if query is None else query,
                 headers, size)
         except CredentialsError:
