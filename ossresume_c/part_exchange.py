@@ -14,6 +14,7 @@ obviously-correct twin the tests compare against.
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any, NamedTuple, Optional, Tuple
 
 from ._native import ffi, lib
@@ -79,7 +80,7 @@ def exchange(sock: socket.socket, head: bytes, fd: int, offset: int, length: int
     buffers; ``timeout`` seconds without progress is a "timeout" (None: forever)."""
     target = ffi.from_buffer(buf, require_writable=True)
     into = ffi.from_buffer(reply_buf, require_writable=True)
-    res = ffi.new("osr_exchange_result *")
+    res = _RESULT.get()
     code = lib.osr_part_exchange(sock.fileno(), head, len(head), fd, offset, length, target,
                                  len(target), into, len(into), _timeout_ms(timeout), res)
     reply = bytes(ffi.buffer(into, res.reply_len)) if res.reply_len else b""
@@ -87,6 +88,19 @@ def exchange(sock: socket.socket, head: bytes, fd: int, offset: int, length: int
     return Exchanged(outcome, int(res.bytes_read), int(res.bytes_sent), int(res.crc),
                      int(res.err), bool(res.sent_all), reply,
                      _head_of(reply, res.head) if outcome == "done" else None)
+
+
+class _PerThread(threading.local):
+    """One result struct per thread, reused (made on the thread's first call)."""
+
+    def get(self) -> Any:
+        res = getattr(self, "res", None)
+        if res is None:
+            res = self.res = ffi.new("osr_exchange_result *")
+        return res
+
+
+_RESULT = _PerThread()
 
 
 # -- the twin -----------------------------------------------------------------

@@ -83,7 +83,7 @@ class PartHeads:
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         to_sign = f"{auth.V4_ALGORITHM}\n{stamp}\n{scope}\n{digest}"
         signing_key = auth.v4_signing_key(creds.access_key_secret, stamp[:8], self.region, self.product)
-        signature = hmac.new(signing_key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        signature = hmac.digest(signing_key, to_sign.encode("utf-8"), "sha256").hex()
         head = b"".join((tpl.head_lead, number.encode(), tpl.head_mid, stamp.encode(),
                          tpl.head_after_date, f"{scope},Signature={signature}".encode("latin-1"),
                          tpl.head_tail))
