@@ -14,13 +14,12 @@ obviously-correct twin the tests compare against.
 from __future__ import annotations
 
 import socket
-import threading
 from typing import Any, NamedTuple, Optional, Tuple
 
 from ._native import ffi, lib
 from .send_range import _timeout_ms
 
-__all__ = ["Exchanged", "ReplyHead", "exchange", "parse_reply_head",
+__all__ = ["Exchanged", "Exchanger", "ReplyHead", "exchange", "parse_reply_head",
            "parse_reply_head_reference"]
 
 _OUTCOMES = {lib.OSR_EXCH_DONE: "done", lib.OSR_EXCH_RAW: "raw", lib.OSR_EXCH_STALE: "stale",
@@ -73,34 +72,38 @@ def parse_reply_head(data: bytes) -> Tuple[str, Optional[ReplyHead]]:
     return verdict, (_head_of(data, out) if verdict == "ok" else None)
 
 
-def exchange(sock: socket.socket, head: bytes, fd: int, offset: int, length: int, buf: Any,
-             reply_buf: Any, timeout: Optional[float]) -> Exchanged:
-    """Send ``head`` and the file range on ``sock``, then receive the reply head (see
-    the module).  ``buf`` (larger than ``head``) and ``reply_buf`` are reused scratch
-    buffers; ``timeout`` seconds without progress is a "timeout" (None: forever)."""
-    target = ffi.from_buffer(buf, require_writable=True)
-    into = ffi.from_buffer(reply_buf, require_writable=True)
-    res = _RESULT.get()
-    code = lib.osr_part_exchange(sock.fileno(), head, len(head), fd, offset, length, target,
-                                 len(target), into, len(into), _timeout_ms(timeout), res)
-    reply = bytes(ffi.buffer(into, res.reply_len)) if res.reply_len else b""
-    outcome = _OUTCOMES[code]
-    return Exchanged(outcome, int(res.bytes_read), int(res.bytes_sent), int(res.crc),
-                     int(res.err), bool(res.sent_all), reply,
-                     _head_of(reply, res.head) if outcome == "done" else None)
+class Exchanger:
+    """Reused scratch for ``exchange`` calls of one thread: a body buffer of
+    ``chunk`` bytes (the head goes in front of the first chunk, so larger than any
+    head), a reply buffer of ``reply_cap`` bytes and the result struct."""
+
+    def __init__(self, chunk: int, reply_cap: int) -> None:
+        self.buf = bytearray(chunk)
+        self.reply_buf = bytearray(reply_cap)
+        self._buf = ffi.from_buffer(self.buf, require_writable=True)
+        self._reply = ffi.from_buffer(self.reply_buf, require_writable=True)
+        self._res = ffi.new("osr_exchange_result *")
+
+    def run(self, sock: socket.socket, head: bytes, fd: int, offset: int, length: int,
+            timeout: Optional[float]) -> Exchanged:
+        """Send ``head`` and the file range on ``sock``, then receive the reply head (see
+        the module); ``timeout`` seconds without progress is a "timeout" (None: forever)."""
+        res = self._res
+        code = lib.osr_part_exchange(sock.fileno(), head, len(head), fd, offset, length, self._buf,
+                                     len(self.buf), self._reply, len(self.reply_buf),
+                                     _timeout_ms(timeout), res)
+        n = res.reply_len
+        reply = bytes(self.reply_buf[:n]) if n else b""
+        outcome = _OUTCOMES[code]
+        return Exchanged(outcome, res.bytes_read, res.bytes_sent, res.crc, res.err,
+                         bool(res.sent_all), reply,
+                         _head_of(reply, res.head) if outcome == "done" else None)
 
 
-class _PerThread(threading.local):
-    """One result struct per thread, reused (made on the thread's first call)."""
-
-    def get(self) -> Any:
-        res = getattr(self, "res", None)
-        if res is None:
-            res = self.res = ffi.new("osr_exchange_result *")
-        return res
-
-
-_RESULT = _PerThread()
+def exchange(sock: socket.socket, head: bytes, fd: int, offset: int, length: int, chunk: int,
+             reply_cap: int, timeout: Optional[float]) -> Exchanged:
+    """One ``Exchanger(chunk, reply_cap).run(...)``: for a single call."""
+    return Exchanger(chunk, reply_cap).run(sock, head, fd, offset, length, timeout)
 
 
 # -- the twin -----------------------------------------------------------------

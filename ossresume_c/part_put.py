@@ -87,7 +87,6 @@ class PartPutter:
         conns = self.conns
         if not self.enabled or conns is None:
             return None
-        what = f"UploadPart {part_number}"
         try:
             built = None if query is not None else \
                 self.heads.build(bucket, key, upload_id, part_number, headers, size)
@@ -99,6 +98,7 @@ class PartPutter:
         if not self.tls and self.sender == "send":
             return self._exchange(conns, head, host, port, fd, offset, size, filepath,
                                   part_number)
+        what = f"UploadPart {part_number}"
         sock = conns.fresh_socket(host, port)
         if sock is None:
             return None
@@ -129,27 +129,26 @@ class PartPutter:
         """Plain HTTP: the head, the body and the reply head in one C call
         (part_exchange); a clean 200 is settled without building the reply's headers,
         anything else goes through small_put's reader from the bytes received."""
-        what = f"UploadPart {part_number}"
         sock = conns.socket_for(host, port)
         if sock is None:
             return None
-        ex = px.exchange(sock, head, fd, offset, size, self._buffer(CHUNK), self._reply_buffer(),
-                         self.t.ctl.read_timeout)
+        exchanger = self._exchanger()
+        ex = exchanger.run(sock, head, fd, offset, size, self.t.ctl.read_timeout)
         if ex.outcome == "stale":   # the server closed the kept-alive connection while idle
             conns.drop(sock)
             sock = conns.socket_for(host, port)
             if sock is None:
                 return None
-            ex = px.exchange(sock, head, fd, offset, size, self._buffer(CHUNK), self._reply_buffer(),
-                             self.t.ctl.read_timeout)
+            ex = exchanger.run(sock, head, fd, offset, size, self.t.ctl.read_timeout)
+        if ex.outcome == "done" and ex.head is not None and ex.head.code == 200:
+            if not ex.head.keep:
+                conns.drop(sock)
+            return self._settle_ok(st.Status(200), ex.head.etag, ex.head.crc64, ex.crc64, part_number)
+        what = f"UploadPart {part_number}"
         if ex.outcome == "stale":
             conns.drop(sock)
             return self._retryable(st.Status(st.HTTP_IO_ERROR, "HttpIoError",
                                              f"{what}: a new connection was readable before the request"))
-        if ex.outcome == "done" and ex.head is not None and ex.head.code == 200:
-            if not ex.head.keep:
-                conns.drop(sock)
-            return self._settle_ok(st.Status(200), ex.head.etag, ex.head.crc64, ex.crc64, what)
         sent = sr.RangeSent("ok" if ex.outcome in ("done", "raw") else ex.outcome, ex.bytes_read,
                             ex.bytes_sent, ex.crc64, ex.errno)
         code, reply, keep, body = 0, Headers(), False, b""
@@ -200,19 +199,24 @@ class PartPutter:
             if status.error_code == "SecurityTokenExpired" and invalidate(self.t.credentials_source):
                 return None    # renewed, as Transport.send does: the regular path sends again
             return self._retryable(status) if retry.is_retryable(status.code) else LeanPart(status)
-        return self._settle_ok(status, reply.get("etag"), reply.get(ops.CRC_HEADER), sent.crc64, what)
+        return self._settle_ok(status, reply.get("etag"), reply.get(ops.CRC_HEADER), sent.crc64,
+                               part_number)
 
-    def _reply_buffer(self) -> bytearray:
-        buf = getattr(self.local, "reply", None)
-        if buf is None:
-            buf = self.local.reply = bytearray(REPLY_BUFFER)
-        return buf
+    def _exchanger(self) -> px.Exchanger:
+        found = getattr(self.local, "exchanger", None)
+        if found is None:
+            found = self.local.exchanger = px.Exchanger(CHUNK, REPLY_BUFFER)
+        return found
 
     def _settle_ok(self, status: st.Status, etag_text: Optional[str], crc_text: Optional[str],
-                   crc_sent: int, what: str) -> LeanPart:
+                   crc_sent: int, part_number: int) -> LeanPart:
         """A 200: its ETag and CRC-64 must be sound and the CRC-64 that of the bytes sent."""
         etag = wire.etag(etag_text)
         crc = wire.uint(crc_text)
+        if etag is not None and (crc_text is None or (crc is not None and (
+                crc == crc_sent or not self.t.ctl.enable_crc))):   # the usual case, quickly
+            return LeanPart(status, True, etag, crc_sent)
+        what = f"UploadPart {part_number}"
         if etag is None or (crc_text is not None and crc is None):
             return self._retryable(st.Status(st.INTERNAL_ERROR, "ServerError",
                                              f"{what}: broken ETag or CRC-64 header", status.req_id,

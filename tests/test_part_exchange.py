@@ -131,8 +131,7 @@ def _exchange(tmp_path, data: bytes, offset: int, length: int, replies: List[byt
     if before:    # the stray bytes are there before the request
         select.select([a], [], [], 10)
     try:
-        result = px.exchange(a, head, fd, offset, length, bytearray(buf_len), bytearray(reply_cap),
-                             timeout)
+        result = px.exchange(a, head, fd, offset, length, buf_len, reply_cap, timeout)
     finally:
         a.close()
         thread.join()
