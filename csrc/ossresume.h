@@ -241,6 +241,14 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
 
 /* CDEF END */
 
+#ifndef _WIN32
+/* Internal to csrc/ (not for cffi): wait until sock has `events` (poll flags)
+ * for at most timeout_ms (< 0: forever), EINTR retried.  0 when ready (or an
+ * error the next call reports), OSR_SEND_TIMEOUT, or OSR_SEND_SOCKET with the
+ * errno in *err.  Defined in send_range.c. */
+int osr_poll_wait(int sock, short events, int timeout_ms, int *err);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -195,27 +195,6 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
 #define MSG_NOSIGNAL 0
 #endif
 
-/* 0 when ready, else OSR_SEND_TIMEOUT / OSR_SEND_SOCKET (errno in *err) */
-static int wait_for(int sock, short events, int timeout_ms, int *err)
-{
-    for (;;) {
-        struct pollfd p;
-        int r;
-        p.fd = sock;
-        p.events = events;
-        p.revents = 0;
-        r = poll(&p, 1, timeout_ms < 0 ? -1 : timeout_ms);
-        if (r > 0)
-            return 0;   /* ready, or an error the next call reports */
-        if (r == 0)
-            return OSR_SEND_TIMEOUT;
-        if (errno != EINTR) {
-            *err = errno;
-            return OSR_SEND_SOCKET;
-        }
-    }
-}
-
 static int send_all(int sock, const unsigned char *data, int64_t n, int timeout_ms,
                     int64_t *sent, int *err)
 {
@@ -230,7 +209,7 @@ static int send_all(int sock, const unsigned char *data, int64_t n, int timeout_
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int rc = wait_for(sock, POLLOUT, timeout_ms, err);
+            int rc = osr_poll_wait(sock, POLLOUT, timeout_ms, err);
             if (rc != 0)
                 return rc;
             continue;
@@ -307,7 +286,7 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
         int parsed;
         if (res->reply_len == reply_cap)
             return OSR_EXCH_RAW;   /* a head (or body) larger than the buffer */
-        rc = wait_for(sock, POLLIN, timeout_ms, &res->err);
+        rc = osr_poll_wait(sock, POLLIN, timeout_ms, &res->err);
         if (rc != 0)
             return rc;
         got = recv(sock, in + res->reply_len, (size_t)(reply_cap - res->reply_len), 0);

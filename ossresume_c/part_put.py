@@ -109,19 +109,9 @@ class PartPutter:
             if sent.outcome == "ok":
                 code, reply, keep, body = read_reply_with_body(sock)
             elif sent.outcome == "socket":   # a server that answered early (403...) and closed
-                try:
-                    code, reply, keep, body = read_reply_with_body(sock)
-                    if code != 200:     # a 200 to half a body cannot be trusted
-                        sent, keep = sent._replace(outcome="ok"), False
-                except (OSError, ValueError):
-                    pass
-        except socket.timeout:     # not yet a TimeoutError before Python 3.10
-            conns.drop(sock)
-            return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
-                                             f"{what}: the server did not answer in time"))
+                sent, code, reply, keep, body = self._early_reply(sock, sent, b"")
         except (OSError, ValueError) as exc:
-            conns.drop(sock)
-            return self._retryable(io_status(exc, what))
+            return self._broken(conns, sock, exc, what)
         return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
 
     def _exchange(self, conns: SmallPutter, head: bytes, host: str, port: Optional[int], fd: int,
@@ -156,24 +146,36 @@ class PartPutter:
             if ex.outcome in ("done", "raw"):
                 code, reply, keep, body = read_reply_with_body(sock, prefix=ex.reply)
             elif ex.outcome == "socket" and not ex.sent_all:   # answered early (403...) and closed?
-                try:
-                    code, reply, keep, body = read_reply_with_body(sock, prefix=ex.reply)
-                    if code != 200:     # a 200 to half a body cannot be trusted
-                        sent, keep = sent._replace(outcome="ok"), False
-                except (OSError, ValueError):
-                    pass
+                sent, code, reply, keep, body = self._early_reply(sock, sent, ex.reply)
             elif ex.outcome == "socket":
                 raise OSError(ex.errno, os.strerror(ex.errno))
             elif ex.outcome == "timeout" and ex.sent_all:
                 raise socket.timeout("timed out")
-        except socket.timeout:     # not yet a TimeoutError before Python 3.10
-            conns.drop(sock)
+        except (OSError, ValueError) as exc:
+            return self._broken(conns, sock, exc, what)
+        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+
+    @staticmethod
+    def _early_reply(sock: socket.socket, sent: sr.RangeSent, prefix: bytes
+                     ) -> Tuple[sr.RangeSent, int, Headers, bool, bytes]:
+        """Sending failed: a server that refused early (403...) may have answered and
+        closed; its answer is then the outcome (a 200 to half a body cannot be trusted)."""
+        try:
+            code, reply, keep, body = read_reply_with_body(sock, prefix=prefix)
+        except (OSError, ValueError):
+            return sent, 0, Headers(), False, b""
+        if code != 200:
+            return sent._replace(outcome="ok"), code, reply, False, body
+        return sent, code, reply, keep, body
+
+    def _broken(self, conns: SmallPutter, sock: socket.socket, exc: Exception,
+                what: str) -> LeanPart:
+        """The connection failed (or timed out: not yet a TimeoutError before 3.10)."""
+        conns.drop(sock)
+        if isinstance(exc, socket.timeout):
             return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
                                              f"{what}: the server did not answer in time"))
-        except (OSError, ValueError) as exc:
-            conns.drop(sock)
-            return self._retryable(io_status(exc, what))
-        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+        return self._retryable(io_status(exc, what))
 
     def _settle(self, conns: SmallPutter, sock: socket.socket, sent: sr.RangeSent, code: int,
                 reply: Mapping[str, str], keep: bool, body: bytes, filepath: str,

@@ -65,23 +65,10 @@ class PartRunner:
                         finished, _ = wait(inflight, timeout=0.1, return_when=FIRST_COMPLETED)
                         for fut in finished:
                             index = inflight.pop(fut)
-                            status, result = fut.result()
-                            if status is not None:
-                                if failure is None:
-                                    failure = status
-                                self.cancel.set()
-                            elif result is not SKIPPED:
-                                record(index, result)
-                        failure = self._sigterm_failure(failure)
-                        self.progress.report()
-                        self.on_tick()
-                    except KeyboardInterrupt:
-                        self.interrupted = "KeyboardInterrupt"
-                        self.cancel.set()
-                    except CallbackRaised as exc:
-                        self.cancel.set()
-                        if failure is None:
-                            failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
+                            failure = self._take(index, fut.result(), record, failure)
+                        failure = self._tick(failure)
+                    except (KeyboardInterrupt, CallbackRaised) as exc:
+                        failure = self._stop(exc, failure)
             # SIGTERM handled after the loop's last look (its handler runs between any two
             # bytecodes of this thread) must still end the run as interrupted
             failure = self._sigterm_failure(failure)
@@ -136,25 +123,13 @@ class PartRunner:
                     with lock:
                         finished = running[0] == 0    # read before draining: nothing comes after
                     while results:
-                        index, (status, result) = results.popleft()
-                        if status is not None:
-                            if failure is None:
-                                failure = status
-                            self.cancel.set()
-                        elif result is not SKIPPED:
-                            record(index, result)
-                    failure = self._sigterm_failure(failure)
-                    self.progress.report()
-                    self.on_tick()
+                        index, outcome = results.popleft()
+                        failure = self._take(index, outcome, record, failure)
+                    failure = self._tick(failure)
                     if finished:
                         break
-                except KeyboardInterrupt:
-                    self.interrupted = "KeyboardInterrupt"
-                    self.cancel.set()
-                except CallbackRaised as exc:
-                    self.cancel.set()
-                    if failure is None:
-                        failure = st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
+                except (KeyboardInterrupt, CallbackRaised) as exc:
+                    failure = self._stop(exc, failure)
             failure = self._sigterm_failure(failure)
         except BaseException:
             self.cancel.set()    # what escapes (a bug in record): the workers stop too
@@ -167,6 +142,33 @@ class PartRunner:
             failure = st.Status(st.ABORT_CALLBACK, "Interrupted",
                                 "terminated by SIGTERM; the checkpoint was kept")
         return failure
+
+    def _take(self, index: int, outcome: WorkResult, record: Callable[[int, Any], None],
+              failure: Optional[st.Status]) -> Optional[st.Status]:
+        """One worker's result: recorded, or the first failure (which stops scheduling)."""
+        status, result = outcome
+        if status is not None:
+            self.cancel.set()
+            return status if failure is None else failure
+        if result is not SKIPPED:
+            record(index, result)
+        return failure
+
+    def _tick(self, failure: Optional[st.Status]) -> Optional[st.Status]:
+        """After each look at the workers: SIGTERM, progress, the caller's tick."""
+        failure = self._sigterm_failure(failure)
+        self.progress.report()
+        self.on_tick()
+        return failure
+
+    def _stop(self, exc: BaseException, failure: Optional[st.Status]) -> Optional[st.Status]:
+        """Ctrl-C or a raising progress callback: no new parts; those in flight finish."""
+        self.cancel.set()
+        if isinstance(exc, KeyboardInterrupt):
+            self.interrupted = "KeyboardInterrupt"
+            return failure
+        return failure if failure is not None else \
+            st.Status(st.ABORT_CALLBACK, "CallbackCancelled", str(exc))
 
     def _sigterm_failure(self, failure: Optional[st.Status]) -> Optional[st.Status]:
         if self.interrupted == "SIGTERM" and failure is None:
