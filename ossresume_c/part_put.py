@@ -2,11 +2,13 @@
 
 Through ``requests`` each UploadPart costs ~1 ms of interpreter time and its body
 must first be read into a part-sized buffer (8 MiB streamed through memory, then
-once more into the socket).  Here the head goes out in one ``sendall`` and the
-body follows from the file in 256 KiB chunks that stay in cache: over plain HTTP
-by ``send_range`` (pread + CRC-64 + send, in C without the GIL), over HTTPS by a
-short Python loop of fused pread + CRC-64 into one reused buffer and
-``SSLSocket.sendall`` (the TLS layer belongs to Python's ``ssl``).
+once more into the socket).  Here the head (from a per-upload template,
+``part_head``) goes out and the body follows from the file in 256 KiB chunks that
+stay in cache: over plain HTTP in one C call that also receives and parses the
+reply's head (``part_exchange``: pread + CRC-64 + send, recv, without the GIL;
+``sendfile`` selects the older ``send_range`` path), over HTTPS by a short Python
+loop of fused pread + CRC-64 into one reused buffer and ``SSLSocket.sendall`` (the
+TLS layer belongs to Python's ``ssl``).
 
 Only the clean case is handled here: a ``200`` with an ETag and, when the server
 sends one, a CRC-64 equal to the bytes sent.  Anything else (another status, a
