@@ -97,7 +97,7 @@ class PartPutter:
                 headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
-        if not self.tls and self.sender == "send":
+        if not self.tls and self.sender == "send" and len(head) < CHUNK:   # the head fits in front
             return self._exchange(conns, head, host, port, fd, offset, size, filepath,
                                   part_number)
         what = f"UploadPart {part_number}"
