@@ -191,7 +191,63 @@ int osr_send_range(int sock, int fd, int64_t offset, int64_t length, void *buf,
                    int64_t buf_len, int timeout_ms, int use_sendfile, uint64_t crc_seed,
                    osr_send_result *res);
 
+/* ---- One request with a file range as its body (csrc/part_exchange.c) ------
+ * osr_parse_reply_head parses an HTTP/1.x reply head in data[0..len): OK only
+ * when it is sure of every field it reports (status 2xx-5xx other than 204/304,
+ * HTTP/1.0 or 1.1, names made of token characters, CRLF line ends, exactly one
+ * Content-Length of digits, at most one ETag / x-oss-hash-crc64ecma /
+ * Connection (close or keep-alive) of printable ASCII, no Transfer-Encoding);
+ * INCOMPLETE without the blank line; UNSURE otherwise.  Offsets are from data.
+ * osr_part_exchange: see part_exchange.c.  head_len must be < buf_len. */
+enum {
+    OSR_HEAD_OK = 0,
+    OSR_HEAD_INCOMPLETE = 1,
+    OSR_HEAD_UNSURE = 2
+};
+
+enum {
+    OSR_EXCH_DONE = 10,     /* the reply was parsed (res->head) and its body is in reply */
+    OSR_EXCH_RAW = 11,      /* reply_len bytes received; the caller reads and parses on */
+    OSR_EXCH_STALE = 12     /* the idle connection was readable: nothing was sent */
+};
+
+typedef struct {
+    int32_t code;
+    int32_t keep;
+    int32_t saw_connection;
+    int64_t head_len;        /* up to and including the blank line */
+    int64_t content_length;  /* -1: absent */
+    int64_t etag_off;        /* -1: absent */
+    int64_t etag_len;
+    int64_t crc_off;         /* -1: absent */
+    int64_t crc_len;
+} osr_reply_head;
+
+typedef struct {
+    int64_t bytes_read;      /* of the body, from the file */
+    int64_t bytes_sent;      /* head and body */
+    uint64_t crc;            /* CRC-64 of the bytes read */
+    int32_t err;
+    int32_t sent_all;        /* 1: head and body went out (a timeout is then the reply's) */
+    int64_t reply_len;
+    osr_reply_head head;
+} osr_exchange_result;
+
+int osr_parse_reply_head(const void *data, int64_t len, osr_reply_head *out);
+
+int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int64_t offset,
+                      int64_t length, void *buf, int64_t buf_len, void *reply, int64_t reply_cap,
+                      int timeout_ms, osr_exchange_result *res);
+
 /* CDEF END */
+
+#ifndef _WIN32
+/* Internal to csrc/ (not for cffi): wait until sock has `events` (poll flags)
+ * for at most timeout_ms (< 0: forever), EINTR retried.  0 when ready (or an
+ * error the next call reports), OSR_SEND_TIMEOUT, or OSR_SEND_SOCKET with the
+ * errno in *err.  Defined in send_range.c. */
+int osr_poll_wait(int sock, short events, int timeout_ms, int *err);
+#endif
 
 #ifdef __cplusplus
 }

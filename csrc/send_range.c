@@ -61,18 +61,17 @@ int osr_send_range(int sock, int fd, int64_t offset, int64_t length, void *buf,
 #define MSG_NOSIGNAL 0
 #endif
 
-/* 0 when the socket is writable, else OSR_SEND_TIMEOUT / OSR_SEND_SOCKET (errno in *err) */
-static int wait_writable(int sock, int timeout_ms, int *err)
+int osr_poll_wait(int sock, short events, int timeout_ms, int *err)
 {
     for (;;) {
         struct pollfd p;
         int r;
         p.fd = sock;
-        p.events = POLLOUT;
+        p.events = events;
         p.revents = 0;
         r = poll(&p, 1, timeout_ms < 0 ? -1 : timeout_ms);
         if (r > 0)
-            return 0;   /* writable, or an error the next send reports */
+            return 0;   /* ready, or an error the next call reports */
         if (r == 0)
             return OSR_SEND_TIMEOUT;
         if (errno != EINTR) {
@@ -113,7 +112,7 @@ static int send_chunk(int sock, int fd, int64_t file_off, const unsigned char *b
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_writable(sock, timeout_ms, err);
+            int rc = osr_poll_wait(sock, POLLOUT, timeout_ms, err);
             if (rc != 0)
                 return rc;
             continue;

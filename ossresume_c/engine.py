@@ -273,7 +273,7 @@ class TransferJob:
         assert self.plan is not None
         todo = [p.index for p in self.plan.parts if p.index not in self.done] if units is None \
             else units
-        runner = PartRunner(self.threads, self.cancel, self.progress, self.maybe_save, name)
+        runner = PartRunner(self.threads, self.cancel, self.progress, self.maybe_save, name, pull=True)
         failure = runner.run(todo, work, record or self.record)
         if runner.interrupted == "KeyboardInterrupt":
             self.keep_or_abandon("interrupted without a checkpoint")

@@ -2,11 +2,13 @@
 
 Through ``requests`` each UploadPart costs ~1 ms of interpreter time and its body
 must first be read into a part-sized buffer (8 MiB streamed through memory, then
-once more into the socket).  Here the head goes out in one ``sendall`` and the
-body follows from the file in 256 KiB chunks that stay in cache: over plain HTTP
-by ``send_range`` (pread + CRC-64 + send, in C without the GIL), over HTTPS by a
-short Python loop of fused pread + CRC-64 into one reused buffer and
-``SSLSocket.sendall`` (the TLS layer belongs to Python's ``ssl``).
+once more into the socket).  Here the head (from a per-upload template,
+``part_head``) goes out and the body follows from the file in 256 KiB chunks that
+stay in cache: over plain HTTP in one C call that also receives and parses the
+reply's head (``part_exchange``: pread + CRC-64 + send, recv, without the GIL;
+``sendfile`` selects the older ``send_range`` path), over HTTPS by a short Python
+loop of fused pread + CRC-64 into one reused buffer and ``SSLSocket.sendall`` (the
+TLS layer belongs to Python's ``ssl``).
 
 Only the clean case is handled here: a ``200`` with an ETag and, when the server
 sends one, a CRC-64 equal to the bytes sent.  Anything else (another status, a
@@ -25,14 +27,17 @@ import threading
 from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import bandwidth, native, ops, retry, wire
+from . import part_exchange as px
 from . import send_range as sr
 from . import status as st
 from .credentials.base import CredentialsError, invalidate
+from .part_head import PartHeads
 from .put_file import file_changed
-from .small_put import SmallPutter, read_reply_with_body
+from .small_put import Headers, SmallPutter, read_reply_with_body
 from .transport import Transport, io_status
 
 CHUNK = 256 << 10          # stays in L2 between the pread, the CRC and the send
+REPLY_BUFFER = 16 << 10    # a reply head and a short error document
 TLS_CHUNK = 1 << 20        # one SSL_write per MiB: fewer Python round trips, still cached
 SENDERS = ("send", "sendfile", "requests")
 
@@ -70,6 +75,7 @@ class PartPutter:
                         and not transport.ctl.enable_md5
                         and bandwidth.bucket_for(transport.ctl) is None)
         self.local = threading.local()
+        self.heads = PartHeads(transport)
 
     def close(self) -> None:
         if self.conns is not None:
@@ -83,35 +89,101 @@ class PartPutter:
         conns = self.conns
         if not self.enabled or conns is None:
             return None
-        what = f"UploadPart {part_number}"
         try:
-            head, host, port = conns.signed_head(
+            built = None if query is not None else \
+                self.heads.build(bucket, key, upload_id, part_number, headers, size)
+            head, host, port = built or conns.signed_head(
                 bucket, key, ops.part_query(part_number, upload_id) if query is None else query,
                 headers, size)
         except CredentialsError:
             return None    # the regular path turns it into its Status
+        if not self.tls and self.sender == "send" and len(head) < CHUNK:   # the head fits in front
+            return self._exchange(conns, head, host, port, fd, offset, size, filepath,
+                                  part_number)
+        what = f"UploadPart {part_number}"
         sock = conns.fresh_socket(host, port)
         if sock is None:
             return None
+        code, reply, keep, body = 0, Headers(), False, b""
         try:
             sock.sendall(head)
             sent = self._body(sock, fd, offset, size)
             if sent.outcome == "ok":
                 code, reply, keep, body = read_reply_with_body(sock)
             elif sent.outcome == "socket":   # a server that answered early (403...) and closed
-                try:
-                    code, reply, keep, body = read_reply_with_body(sock)
-                    if code != 200:     # a 200 to half a body cannot be trusted
-                        sent, keep = sent._replace(outcome="ok"), False
-                except (OSError, ValueError):
-                    pass
-        except socket.timeout:     # not yet a TimeoutError before Python 3.10
+                sent, code, reply, keep, body = self._early_reply(sock, sent, b"")
+        except (OSError, ValueError) as exc:
+            return self._broken(conns, sock, exc, what)
+        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+
+    def _exchange(self, conns: SmallPutter, head: bytes, host: str, port: Optional[int], fd: int,
+                  offset: int, size: int, filepath: str, part_number: int) -> Optional[LeanPart]:
+        """Plain HTTP: the head, the body and the reply head in one C call
+        (part_exchange); a clean 200 is settled without building the reply's headers,
+        anything else goes through small_put's reader from the bytes received."""
+        sock = conns.socket_for(host, port)
+        if sock is None:
+            return None
+        exchanger = self._exchanger()
+        ex = exchanger.run(sock, head, fd, offset, size, self.t.ctl.read_timeout)
+        if ex.outcome == "stale":   # the server closed the kept-alive connection while idle
             conns.drop(sock)
+            sock = conns.socket_for(host, port)
+            if sock is None:
+                return None
+            ex = exchanger.run(sock, head, fd, offset, size, self.t.ctl.read_timeout)
+        if ex.outcome == "done" and ex.head is not None and ex.head.code == 200:
+            if not ex.head.keep:
+                conns.drop(sock)
+            return self._settle_ok(st.Status(200), ex.head.etag, ex.head.crc64, ex.crc64, part_number)
+        what = f"UploadPart {part_number}"
+        if ex.outcome == "stale":
+            conns.drop(sock)
+            return self._retryable(st.Status(st.HTTP_IO_ERROR, "HttpIoError",
+                                             f"{what}: a new connection was readable before the request"))
+        sent = sr.RangeSent("ok" if ex.outcome in ("done", "raw") else ex.outcome, ex.bytes_read,
+                            ex.bytes_sent, ex.crc64, ex.errno)
+        code, reply, keep, body = 0, Headers(), False, b""
+        try:
+            if ex.outcome in ("done", "raw"):
+                code, reply, keep, body = read_reply_with_body(sock, prefix=ex.reply)
+            elif ex.outcome == "socket" and not ex.sent_all:   # answered early (403...) and closed?
+                sent, code, reply, keep, body = self._early_reply(sock, sent, ex.reply)
+            elif ex.outcome == "socket":
+                raise OSError(ex.errno, os.strerror(ex.errno))
+            elif ex.outcome == "timeout" and ex.sent_all:
+                raise socket.timeout("timed out")
+        except (OSError, ValueError) as exc:
+            return self._broken(conns, sock, exc, what)
+        return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
+
+    @staticmethod
+    def _early_reply(sock: socket.socket, sent: sr.RangeSent, prefix: bytes
+                     ) -> Tuple[sr.RangeSent, int, Headers, bool, bytes]:
+        """Sending failed: a server that refused early (403...) may have answered and
+        closed; its answer is then the outcome (a 200 to half a body cannot be trusted)."""
+        try:
+            code, reply, keep, body = read_reply_with_body(sock, prefix=prefix)
+        except (OSError, ValueError):
+            return sent, 0, Headers(), False, b""
+        if code != 200:
+            return sent._replace(outcome="ok"), code, reply, False, body
+        return sent, code, reply, keep, body
+
+    def _broken(self, conns: SmallPutter, sock: socket.socket, exc: Exception,
+                what: str) -> LeanPart:
+        """The connection failed (or timed out: not yet a TimeoutError before 3.10)."""
+        conns.drop(sock)
+        if isinstance(exc, socket.timeout):
             return self._retryable(st.Status(st.REQUEST_TIMEOUT, "RequestTimeout",
                                              f"{what}: the server did not answer in time"))
-        except (OSError, ValueError) as exc:
-            conns.drop(sock)
-            return self._retryable(io_status(exc, what))
+        return self._retryable(io_status(exc, what))
+
+    def _settle(self, conns: SmallPutter, sock: socket.socket, sent: sr.RangeSent, code: int,
+                reply: Mapping[str, str], keep: bool, body: bytes, filepath: str,
+                part_number: int) -> Optional[LeanPart]:
+        """The part's outcome from what sending did and the reply read."""
+        what = f"UploadPart {part_number}"
         if sent.outcome != "ok" or not keep:
             conns.drop(sock)    # a body cut short leaves the request unfinished
         if sent.outcome == "short":
@@ -131,18 +203,33 @@ class PartPutter:
             if status.error_code == "SecurityTokenExpired" and invalidate(self.t.credentials_source):
                 return None    # renewed, as Transport.send does: the regular path sends again
             return self._retryable(status) if retry.is_retryable(status.code) else LeanPart(status)
-        etag = wire.etag(reply.get("etag"))
-        crc_text = reply.get(ops.CRC_HEADER)
+        return self._settle_ok(status, reply.get("etag"), reply.get(ops.CRC_HEADER), sent.crc64,
+                               part_number)
+
+    def _exchanger(self) -> px.Exchanger:
+        found = getattr(self.local, "exchanger", None)
+        if found is None:
+            found = self.local.exchanger = px.Exchanger(CHUNK, REPLY_BUFFER)
+        return found
+
+    def _settle_ok(self, status: st.Status, etag_text: Optional[str], crc_text: Optional[str],
+                   crc_sent: int, part_number: int) -> LeanPart:
+        """A 200: its ETag and CRC-64 must be sound and the CRC-64 that of the bytes sent."""
+        etag = wire.etag(etag_text)
         crc = wire.uint(crc_text)
+        if etag is not None and (crc_text is None or (crc is not None and (
+                crc == crc_sent or not self.t.ctl.enable_crc))):   # the usual case, quickly
+            return LeanPart(status, True, etag, crc_sent)
+        what = f"UploadPart {part_number}"
         if etag is None or (crc_text is not None and crc is None):
             return self._retryable(st.Status(st.INTERNAL_ERROR, "ServerError",
                                              f"{what}: broken ETag or CRC-64 header", status.req_id,
                                              status.resp_headers))
-        if self.t.ctl.enable_crc and crc is not None and crc != sent.crc64:
+        if self.t.ctl.enable_crc and crc is not None and crc != crc_sent:
             return self._retryable(st.Status(st.INCONSISTENT_ERROR, "InconsistentError",
-                                             f"{what}: CRC-64 mismatch, local {sent.crc64}, server {crc}",
+                                             f"{what}: CRC-64 mismatch, local {crc_sent}, server {crc}",
                                              status.req_id, status.resp_headers))
-        return LeanPart(status, True, etag, sent.crc64)
+        return LeanPart(status, True, etag, crc_sent)
 
     def _retryable(self, status: st.Status) -> LeanPart:
         """The first attempt failed in a way a retry may mend: the last attempt when

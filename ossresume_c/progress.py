@@ -36,6 +36,10 @@ class ProgressReporter:
     def add(self, nbytes: int) -> None:
         self.consumed = min(self.total, self.consumed + nbytes)
 
+    def due(self) -> bool:
+        """A callback would be called now if something changed (any thread may ask)."""
+        return self.callback is not None and self.clock() - self._last_call >= self.min_interval
+
     def report_final(self) -> None:
         """The closing ``consumed == total`` call.  The transfer is done by then, so
         a callback that raises here cannot cancel anything: it is logged and the

@@ -173,20 +173,23 @@ MAX_HEAD = 65536
 MAX_BODY = 64 << 20     # a control reply (XML, an error document) is far smaller
 
 
-def read_reply_with_body(sock: socket.socket, method: str = "PUT") -> Tuple[int, Headers, bool, bytes]:
+def read_reply_with_body(sock: socket.socket, method: str = "PUT", prefix: bytes = b""
+                         ) -> Tuple[int, Headers, bool, bytes]:
     """``read_reply`` and the body it read: framed by Content-Length, chunked, or (on a
     connection the server closes) by the end of the stream; none after a HEAD, a 204
     or a 304.  Interim 1xx replies are skipped.  ValueError on a reply that is not
-    HTTP/1.x or is framed in a way that cannot be trusted."""
-    status, headers, keep, buf = read_reply_head(sock)
+    HTTP/1.x or is framed in a way that cannot be trusted.  ``prefix``: the reply's
+    first bytes, already received."""
+    status, headers, keep, buf = read_reply_head(sock, prefix)
     return read_reply_body(sock, method, status, headers, keep, buf)
 
 
-def read_reply_head(sock: socket.socket) -> Tuple[int, Headers, bool, bytes]:
+def read_reply_head(sock: socket.socket, prefix: bytes = b"") -> Tuple[int, Headers, bool, bytes]:
     """Status, headers, whether the connection stays open (as far as the head says)
     and the bytes received past the head (the start of the body).  Interim 1xx
-    replies are skipped.  ValueError on a reply that is not HTTP/1.x."""
-    buf = b""
+    replies are skipped.  ValueError on a reply that is not HTTP/1.x.  ``prefix``: the
+    reply's first bytes, already received."""
+    buf = prefix
     while True:
         while b"\r\n\r\n" not in buf:
             chunk = sock.recv(65536)

@@ -219,3 +219,45 @@ def test_a_ca_bundle_python_ssl_cannot_load_leaves_parts_to_requests(tmp_path):
         assert not putter.enabled
         assert putter.put("bucket", "k", "UP", 1, 0, 0, 1, {}, "f") is None
         putter.close()
+
+
+ETAGS = [None, '"ABC"', "W/\"x\"", "", '"a"b"', "caf\u00e9"]
+CRCS = [None, "5", "6", "", "x5", "18446744073709551616"]
+
+
+def _old_rule(etag_text, crc_text, crc_sent, enable_crc):
+    """The 200 check as PartPutter made it before the quick path: (accepted, error code)."""
+    from ossresume_c import wire
+    etag, crc = wire.etag(etag_text), wire.uint(crc_text)
+    if etag is None or (crc_text is not None and crc is None):
+        return False, "ServerError"
+    if enable_crc and crc is not None and crc != crc_sent:
+        return False, "InconsistentError"
+    return True, ""
+
+
+@pytest.mark.parametrize("enable_crc", [True, False])
+@pytest.mark.parametrize("retries", [0, 3])
+def test_settling_a_200_decides_as_before(enable_crc, retries):
+    from hypothesis import given, settings
+    from hypothesis import strategies as stt
+
+    from ossresume_c.transport import Transport
+    options = oss.request_options_create(endpoint="http://127.0.0.1:9", access_key_id="a",
+                                         access_key_secret="s", enable_crc=enable_crc,
+                                         max_retries=retries)
+    putter = part_put.PartPutter(Transport(options))
+
+    @settings(max_examples=200, deadline=None)
+    @given(etag=stt.sampled_from(ETAGS) | stt.text(max_size=6),
+           crc=stt.sampled_from(CRCS) | stt.text(alphabet="0123456789 ", max_size=4))
+    def check(etag, crc):
+        got = putter._settle_ok(st.Status(200), etag, crc, 5, 7)
+        accepted, code = _old_rule(etag, crc, 5, enable_crc)
+        assert got.status.is_ok() == accepted
+        if accepted:
+            assert (got.final, got.crc64, got.etag) == (True, 5, etag.strip())
+        else:
+            assert got.status.error_code == code and got.final == (retries == 0)
+            assert "UploadPart 7" in got.status.error_msg
+    check()

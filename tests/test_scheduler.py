@@ -43,3 +43,65 @@ def test_without_a_signal_every_part_is_recorded_and_nothing_fails():
     failure = runner.run(range(10), lambda index: (None, index * 2), lambda index, result: recorded.append(result))
     assert failure is None and runner.interrupted is None
     assert sorted(recorded) == [index * 2 for index in range(10)]
+
+
+def test_pulling_workers_record_every_part():
+    recorded = []
+    runner = PartRunner(3, threading.Event(), ProgressReporter(None, 50), lambda: None, pull=True)
+    failure = runner.run(range(50), lambda index: (None, index * 2),
+                         lambda index, result: recorded.append((index, result)))
+    assert failure is None and runner.interrupted is None
+    assert sorted(recorded) == [(index, index * 2) for index in range(50)]
+
+
+def test_pulling_stops_at_the_first_failure():
+    ran, recorded = [], []
+    cancel = threading.Event()
+
+    def work(index):
+        ran.append(index)
+        return (st.Status(503, "ServiceUnavailable"), None) if index == 3 else (None, index)
+
+    runner = PartRunner(1, cancel, ProgressReporter(None, 10), lambda: None, pull=True)
+    failure = runner.run(range(10), work, lambda index, result: recorded.append(index))
+    assert failure is not None and failure.code == 503
+    assert ran == [0, 1, 2, 3] and recorded == [0, 1, 2] and cancel.is_set()
+
+
+def test_pulling_a_failing_record_stops_the_workers_and_raises():
+    ran, raised = [], threading.Event()
+
+    def work(index):
+        ran.append(index)
+        if index > 0:
+            assert raised.wait(30)
+        return None, index
+
+    def record(index, result):
+        raised.set()
+        raise RuntimeError("a bug in record")
+
+    runner = PartRunner(1, threading.Event(), ProgressReporter(None, 1000), lambda: None, pull=True)
+    with pytest.raises(RuntimeError):
+        runner.run(range(1000), work, record)
+    assert ran == [0, 1] and runner.cancel.is_set()
+
+
+def test_pulling_calls_a_due_progress_callback_before_the_end():
+    """The first part wakes the caller's thread for the callback (no waiting for the tick)."""
+    calls, gate = [], threading.Event()
+
+    def callback(consumed, total):
+        calls.append(consumed)
+        gate.set()
+
+    def work(index):
+        if index == 1:
+            assert gate.wait(30), "the callback never ran while parts were still in flight"
+        return None, index
+
+    progress = ProgressReporter(callback, 3)
+    runner = PartRunner(1, threading.Event(), progress,
+                        lambda: None, pull=True)
+    failure = runner.run(range(3), work, lambda index, result: progress.add(1))
+    assert failure is None and calls and calls[0] < 3
