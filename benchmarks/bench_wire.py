@@ -15,7 +15,8 @@ Both are built here with gcc; HTTPS rows need openssl (the CLI and libssl-dev).
 With ``--csdk-src`` (a checkout of the official C SDK, aliyun-oss-c-sdk) its resumable
 upload (benchmarks/wire/csdk_upload.c, compiled here with the SDK's sources) is a row too.
 The "requests path" and "sendfile path" rows run ossresume_c with OSSRESUME_PART_SENDER
-set, to compare the UploadPart body paths of part_put.py in the same run.
+set, to compare the UploadPart body paths of part_put.py in the same run; "heap buffer"
+with OSSRESUME_TLS_BUFFER=heap (the HTTPS part buffer as a bytearray, not page-aligned).
 """
 from __future__ import annotations
 
@@ -183,6 +184,9 @@ def main() -> None:
                     name = f"ossresume_c upload ({scheme}, {sender} path)"
                     rows[name] = rows[base]
                     row_env[name] = dict(env, OSSRESUME_PART_SENDER=sender)
+        if "ossresume_c upload (HTTPS)" in rows:     # the HTTPS part buffer before (aligned.py)
+            rows["ossresume_c upload (HTTPS, heap buffer)"] = rows["ossresume_c upload (HTTPS)"]
+            row_env["ossresume_c upload (HTTPS, heap buffer)"] = dict(env, OSSRESUME_TLS_BUFFER="heap")
         wanted = [w for w in args.only.split(",") if w] or [""]
         rows = {name: cmd for name, cmd in rows.items() if any(w in name for w in wanted)}
         results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
