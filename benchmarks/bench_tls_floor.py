@@ -5,7 +5,8 @@ medians of alternating rounds) against the C sink of bench_wire.py, then the who
 upload is run as a child the way bench_wire.py runs it, with the part buffer
 page-aligned (default) and as a plain bytearray (OSSRESUME_TLS_BUFFER=heap):
 
-- interpreter start + ``import ossresume_c`` + options + an ``SSLContext`` (child, wait4);
+- interpreter start + ``import ossresume_c`` + options + an ``SSLContext`` (child, wait4),
+  and one ``SSLContext`` with the system CAs (what ``verify=True`` costs per context);
 - pread + CRC-64 of the file in 1 MiB reads (native.read_part) into a page-aligned
   buffer and into one 16 bytes past a page boundary (where glibc puts a fresh
   block of 128 KiB or more, such as a bytearray part buffer);
@@ -122,6 +123,12 @@ def send_plain(port: int, size: int, piece: int) -> float:
     return used
 
 
+def context_cost() -> float:
+    start = cpu()
+    ssl.create_default_context()
+    return cpu() - start
+
+
 def openssl_speed(cipher: str) -> float:
     """CPU s/GiB of ``cipher`` alone by ``openssl speed`` (16 KiB blocks, one CPU; it reports
     throughput in 1000s of bytes per second of its own CPU time)."""
@@ -173,6 +180,7 @@ def main() -> None:
         pieces: Dict[str, Callable[[], float]] = {
             "start: interpreter + import + options + SSLContext (per process)":
                 lambda: measure([sys.executable, "-c", START, cert], env)[1],
+            "SSLContext with the system CAs (per context; verify=True)": lambda: context_cost(),
             "pread + CRC-64, 1 MiB reads, page-aligned buffer": lambda: read_crc(fd, size, aligned.page_aligned(1 << 20)),
             "pread + CRC-64, 1 MiB reads, buffer at page offset 16": lambda: read_crc(fd, size, offset16),
             f"TLS encryption alone ({suite}), 1 MiB writes": lambda: encrypt(size, client, out),
@@ -194,22 +202,22 @@ def main() -> None:
                     results[name].append(used)
         os.close(fd)
         med = {n: statistics.median(v) for n, v in results.items()}
-        per_gib = {n: (v if n.startswith("start") else v / gib) for n, v in med.items()}
+        per_gib = {n: (v if n.startswith(("start", "SSLContext")) else v / gib) for n, v in med.items()}
         load = os.getloadavg()
         print(f"{args.size_mib} MiB, {args.part_mib} MiB parts, {args.threads} threads, medians of "
               f"{args.rounds} alternating rounds; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
               f"on {os.cpu_count()} CPUs; negotiated with the sink: {negotiated(tls_port, cert)}")
-        print(table([[n, f"{per_gib[n]:.3f}"] for n in names], ["piece", "CPU s/GiB (start: s)"]))
+        print(table([[n, f"{per_gib[n]:.3f}"] for n in names], ["piece", "CPU s/GiB (first two: s)"]))
         start = per_gib[names[0]] / gib        # once per process: per GiB of this run's file
-        base = start + per_gib[names[1]] + per_gib[names[6]]     # + the cipher alone (AES-256-GCM)
-        print(f"floor = start + pread/CRC + AES-256-GCM alone + sending: {base + per_gib[names[4]]:.2f} "
-              f"s/GiB in one write per record (Python ssl), {base + per_gib[names[5]]:.2f} with "
+        base = start + per_gib[names[2]] + per_gib[names[7]]     # + the cipher alone (AES-256-GCM)
+        print(f"floor = start + pread/CRC + AES-256-GCM alone + sending: {base + per_gib[names[5]]:.2f} "
+              f"s/GiB in one write per record (Python ssl), {base + per_gib[names[6]]:.2f} with "
               f"batched records; with TLS record framing measured instead of the bare cipher: "
-              f"{start + per_gib[names[1]] + per_gib[names[3]] + per_gib[names[4]]:.2f}; target <= 0.9")
-        page, heap = per_gib[names[8]], per_gib[names[9]]
+              f"{start + per_gib[names[2]] + per_gib[names[4]] + per_gib[names[5]]:.2f}; target <= 0.9")
+        page, heap = per_gib[names[9]], per_gib[names[10]]
         print(f"HTTPS upload: {page:.2f} s/GiB page-aligned, {heap:.2f} bytearray -> {page / heap:.2f}x; "
-              f"pread + CRC-64 {per_gib[names[1]] / per_gib[names[2]]:.2f}x; upload above the floor: "
-              f"{page - base - per_gib[names[4]]:.2f} s/GiB")
+              f"pread + CRC-64 {per_gib[names[2]] / per_gib[names[3]]:.2f}x; upload above the floor: "
+              f"{page - base - per_gib[names[5]]:.2f} s/GiB")
     finally:
         for proc in procs:
             proc.terminate()
