@@ -63,7 +63,7 @@ PRINTABLE = stt.text(alphabet=stt.characters(min_codepoint=32, max_codepoint=126
 @given(value=stt.one_of(stt.none(), PRINTABLE, stt.sampled_from(["heap", " HEAP ", "page", "Page"])))
 @settings(max_examples=60, deadline=None)
 def test_the_buffer_mode_from_the_environment(value):
-    env = dict(os.environ)
+    before = os.environ.get("OSSRESUME_TLS_BUFFER")
     try:
         if value is None:
             os.environ.pop("OSSRESUME_TLS_BUFFER", None)
@@ -76,8 +76,10 @@ def test_the_buffer_mode_from_the_environment(value):
         assert isinstance(buf, bytearray) == (expect == "heap")
         assert isinstance(buf, mmap.mmap) == (expect == "page")
     finally:
-        os.environ.clear()
-        os.environ.update(env)
+        if before is None:
+            os.environ.pop("OSSRESUME_TLS_BUFFER", None)
+        else:
+            os.environ["OSSRESUME_TLS_BUFFER"] = before
 
 
 def test_an_explicit_mode_wins_over_the_environment(monkeypatch):
