@@ -40,7 +40,7 @@ from typing import Callable, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, make_file, table  # noqa: E402
-from bench_wire import OSSRESUME, build, measure, self_signed, start_sink  # noqa: E402
+from bench_wire import OSSRESUME, build, child_env, measure, self_signed, start_sink, stop  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from ossresume_c import aligned, native  # noqa: E402
@@ -166,10 +166,7 @@ def main() -> None:
         http_sink, http_port = start_sink(bins["sink"], work, "http", size)
         tls_sink, tls_port = start_sink(bins["sink"], work, "https", size, (cert, key))
         procs += [http_sink, tls_sink]
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
-        env.pop("PYTHONDONTWRITEBYTECODE", None)      # as installed: compiled once (see bench_wire)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        env = child_env(work)
         fd = os.open(src, os.O_RDONLY)
         # where glibc puts a fresh block of >= 128 KiB (a bytearray of a part buffer): 16
         # bytes into its own mapping; placed there explicitly, as malloc's choice varies
@@ -219,10 +216,7 @@ def main() -> None:
               f"pread + CRC-64 {per_gib[names[2]] / per_gib[names[3]]:.2f}x; upload above the floor: "
               f"{page - base - per_gib[names[5]]:.2f} s/GiB")
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(procs, work)
 
 
 if __name__ == "__main__":

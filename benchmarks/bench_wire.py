@@ -120,6 +120,25 @@ def start_sink(binary: Path, work: Path, name: str, size: int,
     return proc, int(port_file.read_text())
 
 
+def child_env(work: Path) -> Dict[str, str]:
+    """The environment of the Python rows: this checkout, its bytecode compiled once under
+    ``work`` — as installed (PYTHONDONTWRITEBYTECODE=1 would compile every module from source
+    in every run, ~0.1-0.2 s of CPU that no user pays)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def stop(procs: List[subprocess.Popen], work: Path) -> None:
+    """End the sinks this benchmark started and remove its work directory."""
+    for proc in procs:
+        proc.terminate()
+        proc.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -147,12 +166,7 @@ def main() -> None:
         http_sink, http_port = start_sink(bins["sink"], work, "http", size)
         procs.append(http_sink)
         endpoint = f"http://127.0.0.1:{http_port}"
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
-        # as installed: compiled once (PYTHONDONTWRITEBYTECODE=1 would compile every module
-        # from source in every run, ~0.1-0.2 s of CPU that no user pays)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        env = child_env(work)
         py = [sys.executable, "-c", OSSRESUME]
         common = [str(part), str(args.threads)]
         rows: Dict[str, List[str]] = {
@@ -225,10 +239,7 @@ def main() -> None:
             print(f"HTTPS upload client CPU: {medians['ossresume_c upload (HTTPS)'][1]:.2f} s/GiB"
                   " (target <= 0.9)")
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(procs, work)
 
 
 if __name__ == "__main__":
