@@ -153,7 +153,8 @@ def damaging(fake: FakeOss, seed: int, rate: float) -> Callable[[requests.Prepar
 def installed(respond: Callable[[requests.PreparedRequest], Answer]) -> Iterator[FakeAdapter]:
     """Every Transport made inside sends through one FakeAdapter."""
     adapter = FakeAdapter(respond)
-    with mock.patch.object(transport, "HTTPAdapter", lambda *a, **k: adapter):
+    # transport.py imports HTTPAdapter from requests.adapters when it builds its session
+    with mock.patch.object(requests.adapters, "HTTPAdapter", lambda *a, **k: adapter):
         yield adapter
 
 
@@ -164,4 +165,6 @@ def fake_transport(respond: Callable[[requests.PreparedRequest], Answer],
         endpoint="http://127.0.0.1:9", access_key_id="AK", access_key_secret="SK",
         region="cn-hangzhou", max_retries=1, backoff_base=0.0, backoff_cap=0.0)
     with installed(respond):
-        return transport.Transport(opts)  # type: ignore[arg-type]
+        t = transport.Transport(opts)  # type: ignore[arg-type]
+        t.session    # built now, while the fake adapter is installed (it is made on first use)
+        return t
