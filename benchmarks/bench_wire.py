@@ -15,7 +15,8 @@ Both are built here with gcc; HTTPS rows need openssl (the CLI and libssl-dev).
 With ``--csdk-src`` (a checkout of the official C SDK, aliyun-oss-c-sdk) its resumable
 upload (benchmarks/wire/csdk_upload.c, compiled here with the SDK's sources) is a row too.
 The "requests path" and "sendfile path" rows run ossresume_c with OSSRESUME_PART_SENDER
-set, to compare the UploadPart body paths of part_put.py in the same run.
+set, to compare the UploadPart body paths of part_put.py in the same run; "heap buffer"
+with OSSRESUME_TLS_BUFFER=heap (the HTTPS part buffer as a bytearray, not page-aligned).
 """
 from __future__ import annotations
 
@@ -119,6 +120,25 @@ def start_sink(binary: Path, work: Path, name: str, size: int,
     return proc, int(port_file.read_text())
 
 
+def child_env(work: Path) -> Dict[str, str]:
+    """The environment of the Python rows: this checkout, its bytecode compiled once under
+    ``work`` — as installed (PYTHONDONTWRITEBYTECODE=1 would compile every module from source
+    in every run, ~0.1-0.2 s of CPU that no user pays)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return env
+
+
+def stop(procs: List[subprocess.Popen], work: Path) -> None:
+    """End the sinks this benchmark started and remove its work directory."""
+    for proc in procs:
+        proc.terminate()
+        proc.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -146,12 +166,7 @@ def main() -> None:
         http_sink, http_port = start_sink(bins["sink"], work, "http", size)
         procs.append(http_sink)
         endpoint = f"http://127.0.0.1:{http_port}"
-        env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=str(work / "pycache"))
-        # as installed: compiled once (PYTHONDONTWRITEBYTECODE=1 would compile every module
-        # from source in every run, ~0.1-0.2 s of CPU that no user pays)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "ossresume_c")],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        env = child_env(work)
         py = [sys.executable, "-c", OSSRESUME]
         common = [str(part), str(args.threads)]
         rows: Dict[str, List[str]] = {
@@ -183,6 +198,9 @@ def main() -> None:
                     name = f"ossresume_c upload ({scheme}, {sender} path)"
                     rows[name] = rows[base]
                     row_env[name] = dict(env, OSSRESUME_PART_SENDER=sender)
+        if "ossresume_c upload (HTTPS)" in rows:     # the HTTPS part buffer before (aligned.py)
+            rows["ossresume_c upload (HTTPS, heap buffer)"] = rows["ossresume_c upload (HTTPS)"]
+            row_env["ossresume_c upload (HTTPS, heap buffer)"] = dict(env, OSSRESUME_TLS_BUFFER="heap")
         wanted = [w for w in args.only.split(",") if w] or [""]
         rows = {name: cmd for name, cmd in rows.items() if any(w in name for w in wanted)}
         results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
@@ -221,10 +239,7 @@ def main() -> None:
             print(f"HTTPS upload client CPU: {medians['ossresume_c upload (HTTPS)'][1]:.2f} s/GiB"
                   " (target <= 0.9)")
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop(procs, work)
 
 
 if __name__ == "__main__":

@@ -240,7 +240,10 @@ class PartPutter:
         if not self.tls:
             return sr.send_range(sock, fd, offset, size, self._buffer(CHUNK),
                                  self.t.ctl.read_timeout, self.sender == "sendfile")
-        buf = self._buffer(TLS_CHUNK)
+        from . import aligned   # page-aligned: pread into it costs ~1/3 (aligned.py)
+        buf = getattr(self.local, "tls_buf", None)
+        if buf is None:
+            buf = self.local.tls_buf = aligned.scratch(TLS_CHUNK)
         view = memoryview(buf)
         done, crc = 0, 0
         while done < size:

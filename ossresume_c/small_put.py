@@ -35,12 +35,8 @@ class SmallPutter:
         self.place: Optional[Tuple[Tuple[Optional[str], Optional[str]], Tuple[str, str, str, Optional[int]]]] = None
         self.tls: Optional[ssl.SSLContext] = None
         if transport.endpoint.scheme == "https":
-            import ssl   # here: plain HTTP never needs it (~7 ms of start-up)
-            verify = transport.ctl.verify
-            if verify is False:
-                self.tls = ssl._create_unverified_context()  # noqa: S323 - the user's --insecure
-            else:
-                self.tls = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+            from .tls_context import client_context   # one per trust setting and process
+            self.tls = client_context(transport.ctl.verify)
 
     def close(self) -> None:
         with self.lock:

@@ -261,3 +261,77 @@ def test_settling_a_200_decides_as_before(enable_crc, retries):
             assert got.status.error_code == code and got.final == (retries == 0)
             assert "UploadPart 7" in got.status.error_msg
     check()
+
+@pytest.fixture(scope="module")
+def tls_emulator(tmp_path_factory):
+    """The emulator over TLS with a self-signed certificate for 127.0.0.1, and that certificate."""
+    pytest.importorskip("cryptography")
+    from ossresume_c.emulator import start_emulator
+    from test_security_client import _self_signed_for_loopback
+    cert, key = _self_signed_for_loopback(tmp_path_factory.mktemp("tls"))
+    with start_emulator(buckets=["tls-buf"], tls_cert=cert, tls_key=key) as emu:
+        yield emu, cert
+
+
+def _tls_options(emu, endpoint=None, **kw):
+    return oss.request_options_create(endpoint=endpoint or emu.endpoint, access_key_id=emu.access_key_id,
+                                      access_key_secret=emu.access_key_secret, region=emu.region, **kw)
+
+
+@pytest.mark.parametrize("mode", ["page", "heap"])
+def test_tls_parts_go_through_the_chosen_buffer(tls_emulator, tmp_path, lean_results, monkeypatch, mode):
+    """HTTPS part bodies are read into a page-aligned buffer (aligned.py) unless
+    OSSRESUME_TLS_BUFFER=heap; either way the object is the file."""
+    from ossresume_c import aligned, ops
+    from ossresume_c.transport import Transport
+    emu, cert = tls_emulator
+    monkeypatch.setenv("OSSRESUME_TLS_BUFFER", mode)
+    made = []
+    real = aligned.scratch
+
+    def spy(size, mode=""):
+        buf = real(size, mode)
+        made.append(buf)
+        return buf
+
+    monkeypatch.setattr(aligned, "scratch", spy)
+    path = make_file(tmp_path / "f.bin", 3_300_000, seed=12)
+    options = _tls_options(emu, verify=cert)
+    params = oss.create_resumable_clt_params(1 << 20, 2, False)
+    assert oss.resumable_upload_file(options, "tls-buf", f"k-{mode}", path, clt_params=params).is_ok()
+    with Transport(options) as t:
+        status, meta = ops.head_object(t, "tls-buf", f"k-{mode}")
+        _, body = ops.get_object(t, "tls-buf", f"k-{mode}")
+    assert status.is_ok() and meta is not None and meta.crc64 == file_crc(path)
+    with open(path, "rb") as fh:
+        assert bytes(body) == fh.read()
+    assert len(lean_results) == 4 and all(r.final and r.status.is_ok() for r in lean_results)
+    assert 1 <= len(made) <= 2     # one per worker thread
+    kind = aligned.mmap.mmap if mode == "page" else bytearray
+    assert all(isinstance(b, kind) and len(b) == part_put.TLS_CHUNK for b in made)
+
+
+@pytest.mark.parametrize("why", ["untrusted certificate", "wrong host name"])
+def test_tls_parts_are_not_sent_to_a_server_that_fails_verification(tls_emulator, tmp_path, why):
+    import socket
+    from ossresume_c.transport import Transport
+    emu, cert = tls_emulator
+    if why == "untrusted certificate":     # the system's CAs only: the self-signed one is unknown
+        options = _tls_options(emu, max_retries=0)
+    else:                                   # trusted, but issued for 127.0.0.1 only
+        options = _tls_options(emu, emu.endpoint.replace("127.0.0.1", "localhost"), verify=cert,
+                               max_retries=0)
+        port = int(emu.endpoint.rsplit(":", 1)[1])
+        socket.create_connection(("localhost", port), timeout=5).close()   # TCP gets through
+    path = make_file(tmp_path / "f.bin", 300 * KB, seed=13)
+    emu.clear_request_log()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with Transport(options) as t:
+            putter = part_put.PartPutter(t)
+            assert putter.enabled and putter.tls
+            assert putter.put("tls-buf", "k", "UP", 1, fd, 0, 300 * KB, {}, path) is None
+            putter.close()
+    finally:
+        os.close(fd)
+    assert emu.request_log() == []
