@@ -262,6 +262,7 @@ def test_settling_a_200_decides_as_before(enable_crc, retries):
             assert "UploadPart 7" in got.status.error_msg
     check()
 
+
 @pytest.fixture(scope="module")
 def tls_emulator(tmp_path_factory):
     """The emulator over TLS with a self-signed certificate for 127.0.0.1, and that certificate."""
