@@ -152,16 +152,21 @@ def test_object_replaced_between_runs_restarts_with_new_content(oss_emulator, tm
     assert target.read_bytes() == new
 
 
-def test_object_replaced_mid_download_fails_cleanly(oss_emulator, tmp_path, obj):
+def test_object_replaced_mid_download_fails_cleanly(oss_emulator, tmp_path, obj, monkeypatch):
+    from ossresume_c.download import DownloadJob
     target = tmp_path / "out.bin"
-    replaced = []
+    real, calls = DownloadJob._fetch_part, []
 
-    def replace_once(consumed, total):
-        if not replaced:
-            replaced.append(True)
+    def replace_before_the_second_part(self, index):
+        # (not from the progress callback: the engine's caller thread runs it when one
+        # is due, no longer after every part)
+        calls.append(index)
+        if len(calls) == 2:
             put(oss_emulator, "dir/obj.bin", os.urandom(len(obj)))
+        return real(self, index)
 
-    status = download(oss_emulator, "dir/obj.bin", target, threads=1, callback=replace_once)
+    monkeypatch.setattr(DownloadJob, "_fetch_part", replace_before_the_second_part)
+    status = download(oss_emulator, "dir/obj.bin", target, threads=1)
     assert status.code == 412 and status.error_code == "PreconditionFailed"
     assert not target.exists()
     assert os.path.exists(str(target) + ".dcp")
