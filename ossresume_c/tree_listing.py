@@ -18,7 +18,8 @@ from .tree_plan import KeyFilter, RemoteObject
 
 class Listing:
     """The destination listing, fetched one page ahead by a thread; ``error`` is the
-    Status of a failed page (the iteration then ends)."""
+    Status of a failed page, or of an unexpected exception in the thread (the
+    iteration then ends: a reader never waits for a thread that died)."""
 
     def __init__(self, transport: Transport, bucket: str, prefix: str, key_filter: KeyFilter,
                  stop: threading.Event) -> None:
@@ -36,12 +37,16 @@ class Listing:
 
     def _fetch(self) -> None:
         token = ""
-        while not self.closed.is_set():
-            status, found, token = ops.list_objects_v2(self.t, self.bucket, self.prefix, token)
-            self.pages += 1
-            self._put(found if status.is_ok() else status)
-            if not status.is_ok() or not token:
-                break
+        try:
+            while not self.closed.is_set():
+                status, found, token = ops.list_objects_v2(self.t, self.bucket, self.prefix, token)
+                self.pages += 1
+                self._put(found if status.is_ok() else status)
+                if not status.is_ok() or not token:
+                    break
+        except Exception as exc:   # noqa: BLE001 - the reader must learn of it, not wait forever
+            self._put(st.Status(st.INTERNAL_ERROR, "ListingFailed",
+                                f"listing {self.bucket}/{self.prefix}: {type(exc).__name__}: {exc}"))
         self._put(None)
 
     def _put(self, item: object) -> None:
