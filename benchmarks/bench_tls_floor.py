@@ -3,7 +3,7 @@
 Each piece is measured alone in this process (CPU of the process: user + system,
 medians of alternating rounds) against the C sink of bench_wire.py, then the whole
 upload is run as a child the way bench_wire.py runs it, with the part buffer
-page-aligned (default) and as a plain bytearray (OSSRESUME_TLS_BUFFER=heap):
+page-aligned (default) and as a plain bytearray (OSSRESUME_PART_BUFFER=heap):
 
 - interpreter start + ``import ossresume_c`` + options + an ``SSLContext`` (child, wait4),
   and one ``SSLContext`` with the system CAs (what ``verify=True`` costs per context);
@@ -187,8 +187,8 @@ def main() -> None:
             "AES-256-GCM alone (openssl speed, 16 KiB blocks)": lambda: openssl_speed("aes-256-gcm") * gib,
             "AES-128-GCM alone (openssl speed, 16 KiB blocks)": lambda: openssl_speed("aes-128-gcm") * gib,
             "HTTPS upload, page-aligned part buffer (child)": lambda: measure(upload, env)[1],
-            "HTTPS upload, bytearray part buffer (child, OSSRESUME_TLS_BUFFER=heap)":
-                lambda: measure(upload, dict(env, OSSRESUME_TLS_BUFFER="heap"))[1],
+            "HTTPS upload, bytearray part buffer (child, OSSRESUME_PART_BUFFER=heap)":
+                lambda: measure(upload, dict(env, OSSRESUME_PART_BUFFER="heap"))[1],
         }
         names = list(pieces)
         results: Dict[str, List[float]] = {n: [] for n in names}

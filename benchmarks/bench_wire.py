@@ -16,7 +16,7 @@ With ``--csdk-src`` (a checkout of the official C SDK, aliyun-oss-c-sdk) its res
 upload (benchmarks/wire/csdk_upload.c, compiled here with the SDK's sources) is a row too.
 The "requests path" and "sendfile path" rows run ossresume_c with OSSRESUME_PART_SENDER
 set, to compare the UploadPart body paths of part_put.py in the same run; "heap buffer"
-with OSSRESUME_TLS_BUFFER=heap (the HTTPS part buffer as a bytearray, not page-aligned).
+with OSSRESUME_PART_BUFFER=heap (the part buffer as a bytearray, not page-aligned).
 """
 from __future__ import annotations
 
@@ -45,7 +45,15 @@ options = oss.request_options_create(endpoint=endpoint, access_key_id='bench',
 params = oss.create_resumable_clt_params(part_size=int(part), thread_num=int(threads),
                                          enable_checkpoint=False)
 call = oss.resumable_upload_file if mode == 'put' else oss.resumable_download_file
+import os, resource, time
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+wall0, cpu0 = time.perf_counter(), cpu()
 status = call(options, 'bench', 'object', path, clt_params=params)
+if os.environ.get('OSSRESUME_BENCH_CALL_FILE'):
+    with open(os.environ['OSSRESUME_BENCH_CALL_FILE'], 'w') as fh:
+        fh.write(f'{time.perf_counter() - wall0} {cpu() - cpu0}')
 sys.exit(0 if status.is_ok() else f'{mode}: {status}')
 """
 
@@ -59,6 +67,19 @@ def measure(cmd: List[str], env: Optional[Dict[str, str]] = None) -> Tuple[float
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd[:3])} ...")
     return wall, usage.ru_utime + usage.ru_stime
+
+
+def measure_call(cmd: List[str], env: Dict[str, str], work: Path) -> Tuple[float, float, float, float]:
+    """``measure`` plus (wall s, CPU s) of the transfer call alone, which a Python row
+    writes to $OSSRESUME_BENCH_CALL_FILE (interpreter start, imports and options left
+    out); a C row's call is its whole run."""
+    report = work / "call.txt"
+    report.unlink(missing_ok=True)
+    wall, cpu = measure(cmd, dict(env, OSSRESUME_BENCH_CALL_FILE=str(report)))
+    if not report.exists():
+        return wall, cpu, wall, cpu
+    call_wall, call_cpu = map(float, report.read_text().split())
+    return wall, cpu, call_wall, call_cpu
 
 
 def build(work: Path, tls: bool) -> Dict[str, Path]:
@@ -198,37 +219,46 @@ def main() -> None:
                     name = f"ossresume_c upload ({scheme}, {sender} path)"
                     rows[name] = rows[base]
                     row_env[name] = dict(env, OSSRESUME_PART_SENDER=sender)
-        if "ossresume_c upload (HTTPS)" in rows:     # the HTTPS part buffer before (aligned.py)
-            rows["ossresume_c upload (HTTPS, heap buffer)"] = rows["ossresume_c upload (HTTPS)"]
-            row_env["ossresume_c upload (HTTPS, heap buffer)"] = dict(env, OSSRESUME_TLS_BUFFER="heap")
+        for scheme in ("HTTP", "HTTPS"):      # the part buffer before (aligned.py)
+            base = f"ossresume_c upload ({scheme})"
+            if base in rows:
+                rows[f"ossresume_c upload ({scheme}, heap buffer)"] = rows[base]
+                row_env[f"ossresume_c upload ({scheme}, heap buffer)"] = dict(env, OSSRESUME_PART_BUFFER="heap")
         wanted = [w for w in args.only.split(",") if w] or [""]
         rows = {name: cmd for name, cmd in rows.items() if any(w in name for w in wanted)}
-        results: Dict[str, List[Tuple[float, float]]] = {name: [] for name in rows}
+        results: Dict[str, List[Tuple[float, float, float, float]]] = {name: [] for name in rows}
         names = list(rows)
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
                 for out in work.glob("*.out"):
                     out.unlink()
-                results[name].append(measure(rows[name], row_env.get(name, env)))
+                results[name].append(measure_call(rows[name], row_env.get(name, env), work))
         gib = size / (1 << 30)
         load = os.getloadavg()
         print(f"{args.size_mib} MiB, {part / (1 << 20):g} MiB parts, {args.threads} threads, "
               f"medians of {args.rounds} alternating rounds; load average "
               f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
-        medians = {name: (statistics.median(size / (1 << 20) / w for w, _ in res),
-                          statistics.median(c / gib for _, c in res))
+        medians = {name: (statistics.median(size / (1 << 20) / w for w, _, _, _ in res),
+                          statistics.median(c / gib for _, c, _, _ in res),
+                          statistics.median(size / (1 << 20) / w for _, _, w, _ in res),
+                          statistics.median(c / gib for _, _, _, c in res))
                    for name, res in results.items()}
         n_parts = -(-size // part)
-        print(table([[name, f"{mbs:.0f}", f"{cpu:.2f}", f"{cpu * gib / n_parts * 1e6:.0f}"]
-                     for name, (mbs, cpu) in medians.items()],
-                    ["client", "MiB/s", "client CPU s/GiB", f"CPU us/part ({n_parts} parts)"]))
+        print(table([[name, f"{mbs:.0f}", f"{cpu:.2f}", f"{cpu * gib / n_parts * 1e6:.0f}",
+                      f"{call_mbs:.0f}", f"{call_cpu:.2f}"]
+                     for name, (mbs, cpu, call_mbs, call_cpu) in medians.items()],
+                    ["client", "MiB/s", "client CPU s/GiB", f"CPU us/part ({n_parts} parts)",
+                     "MiB/s in the call", "CPU s/GiB in the call"]))
 
-        def ratio(a: str, b: str) -> str:
-            return f"{medians[a][0] / medians[b][0]:.2f}x" if a in medians and b in medians else "-"
+        def ratio(a: str, b: str, column: int = 0) -> str:
+            return (f"{medians[a][column] / medians[b][column]:.2f}x"
+                    if a in medians and b in medians else "-")
         print(f"HTTP upload, ossresume_c / C client: {ratio('ossresume_c upload (HTTP)', 'C client PUT (HTTP)')}"
-              " (target >= 0.75x)")
+              " (target >= 0.75x); the transfer call alone (no interpreter start, imports, options): "
+              f"{ratio('ossresume_c upload (HTTP)', 'C client PUT (HTTP)', 2)}")
         print(f"HTTP download, ossresume_c / C reader: "
-              f"{ratio('ossresume_c download (HTTP)', 'C reader GET (HTTP)')} (target >= 0.7x)")
+              f"{ratio('ossresume_c download (HTTP)', 'C reader GET (HTTP)')} (target >= 0.7x); "
+              f"the call alone: {ratio('ossresume_c download (HTTP)', 'C reader GET (HTTP)', 2)}")
         print(f"HTTP upload, ossresume_c / official C SDK: "
               f"{ratio('ossresume_c upload (HTTP)', 'official C SDK upload (HTTP)')} (target >= 1.5x)")
         if "official C SDK upload (HTTP)" in medians and "ossresume_c upload (HTTP)" in medians:
@@ -237,7 +267,7 @@ def main() -> None:
                   "(small parts: target <= 0.5x)")
         if "ossresume_c upload (HTTPS)" in medians:
             print(f"HTTPS upload client CPU: {medians['ossresume_c upload (HTTPS)'][1]:.2f} s/GiB"
-                  " (target <= 0.9)")
+                  f" (target <= 0.9); the call alone: {medians['ossresume_c upload (HTTPS)'][3]:.2f}")
     finally:
         stop(procs, work)
 

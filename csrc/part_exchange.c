@@ -8,7 +8,8 @@
  *    caller opens a new one.
  *  - The request head is copied in front of the first chunk of the body so a
  *    small part goes out in one send(); every chunk is read with pread into the
- *    caller's reused buffer and added to the CRC-64 (of the body only) while it
+ *    caller's reused buffer (at its first page boundary after the head when the
+ *    buffer is page-aligned and has a page to spare) and added to the CRC-64 (of the body only) while it
  *    is in cache, as osr_send_range does.  File and socket outcomes are those of
  *    osr_send_range (OSR_SEND_SHORT/FILE/SOCKET/TIMEOUT) with res->sent_all 0.
  *  - After the whole body went out, the reply is received into the caller's
@@ -238,9 +239,9 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
                       int64_t length, void *buf, int64_t buf_len, void *reply, int64_t reply_cap,
                       int timeout_ms, osr_exchange_result *res)
 {
-    unsigned char *chunk = (unsigned char *)buf;
+    unsigned char *chunk = (unsigned char *)buf, *data;
     unsigned char *in = (unsigned char *)reply;
-    int64_t done = 0, lead = head_len;
+    int64_t done = 0, lead = head_len, room, cap;
     int rc;
 
     memset(res, 0, sizeof *res);
@@ -253,15 +254,24 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
     }
     if (stale(sock))
         return OSR_EXCH_STALE;
-    memcpy(chunk, head, (size_t)head_len);
+    /* The file's bytes go to a page boundary of the buffer (when it has room for a
+     * whole page after the head): page-cache pages copied to a page-aligned buffer
+     * dodge the 4 KiB aliasing stall (see ossresume_c/aligned.py).  The head sits
+     * just before them, so the first send still carries both. */
+    room = (head_len + 4095) & ~(int64_t)4095;
+    if (((uintptr_t)chunk & 4095) != 0 || buf_len - room < 4096)
+        room = head_len;
+    data = chunk + room;
+    cap = buf_len - room;
+    memcpy(data - head_len, head, (size_t)head_len);
     for (;;) {
         int64_t want = length - done;
         ssize_t got = 0;
-        if (want > buf_len - lead)
-            want = buf_len - lead;
+        if (want > cap)
+            want = cap;
         if (want > 0) {
             do
-                got = pread(fd, chunk + lead, (size_t)want, (off_t)(offset + done));
+                got = pread(fd, data, (size_t)want, (off_t)(offset + done));
             while (got < 0 && errno == EINTR);
             if (got < 0) {
                 res->err = errno;
@@ -270,9 +280,9 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
             if (got == 0)
                 return OSR_SEND_SHORT;   /* the file ended before the range did */
             res->bytes_read += got;
-            res->crc = osr_crc64_update(res->crc, chunk + lead, (size_t)got);
+            res->crc = osr_crc64_update(res->crc, data, (size_t)got);
         }
-        rc = send_all(sock, chunk, lead + got, timeout_ms, &res->bytes_sent, &res->err);
+        rc = send_all(sock, data - lead, lead + got, timeout_ms, &res->bytes_sent, &res->err);
         if (rc != 0)
             return rc;
         done += got;

@@ -11,8 +11,9 @@ buffer at page offset 1..31 and 0.13 s at offset 0 or >= 32; the HTTPS upload
 drops from 1.49 to 1.17 s/GiB (benchmarks/RESULTS.md, issue 17).  An anonymous
 ``mmap`` always starts on a page boundary.
 
-``OSSRESUME_TLS_BUFFER`` picks the HTTPS part buffer for A/B runs: ``page``
-(default) or ``heap`` (a plain ``bytearray``, the buffer before).
+``OSSRESUME_PART_BUFFER`` picks the part buffers of the lean UploadPart (HTTP and
+HTTPS) for A/B runs: ``page`` (default) or ``heap`` (a plain ``bytearray``, the
+buffer before).
 """
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ import os
 from typing import Union
 
 MODES = ("page", "heap")
+PAGE = 4096   # what the kernel's copies care about (a larger page is a multiple of it)
 
 Scratch = Union[mmap.mmap, bytearray]
 
 
 def mode_from_env() -> str:
-    value = os.environ.get("OSSRESUME_TLS_BUFFER", "page").strip().lower()
+    value = os.environ.get("OSSRESUME_PART_BUFFER", "page").strip().lower()
     return value if value in MODES else "page"
 
 

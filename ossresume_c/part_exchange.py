@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 from typing import Any, NamedTuple, Optional, Tuple
 
+from . import aligned
 from ._native import ffi, lib
 from .send_range import _timeout_ms
 
@@ -73,12 +74,12 @@ def parse_reply_head(data: bytes) -> Tuple[str, Optional[ReplyHead]]:
 
 
 class Exchanger:
-    """Reused scratch for ``exchange`` calls of one thread: a body buffer of
-    ``chunk`` bytes (the head goes in front of the first chunk, so larger than any
-    head), a reply buffer of ``reply_cap`` bytes and the result struct."""
+    """Reused scratch for ``exchange`` calls of one thread: a page-aligned body
+    buffer of ``chunk`` bytes plus a page for the head in front of the first chunk
+    (``aligned.py``), a reply buffer of ``reply_cap`` bytes and the result struct."""
 
     def __init__(self, chunk: int, reply_cap: int) -> None:
-        self.buf = bytearray(chunk)
+        self.buf = aligned.scratch(chunk + aligned.PAGE)   # file bytes land on a page boundary
         self.reply_buf = bytearray(reply_cap)
         self._buf = ffi.from_buffer(self.buf, require_writable=True)
         self._reply = ffi.from_buffer(self.reply_buf, require_writable=True)

@@ -26,7 +26,7 @@ import socket
 import threading
 from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from . import bandwidth, native, ops, retry, wire
+from . import aligned, bandwidth, native, ops, retry, wire
 from . import part_exchange as px
 from . import send_range as sr
 from . import status as st
@@ -240,7 +240,6 @@ class PartPutter:
         if not self.tls:
             return sr.send_range(sock, fd, offset, size, self._buffer(CHUNK),
                                  self.t.ctl.read_timeout, self.sender == "sendfile")
-        from . import aligned   # page-aligned: pread into it costs ~1/3 (aligned.py)
         buf = getattr(self.local, "tls_buf", None)
         if buf is None:
             buf = self.local.tls_buf = aligned.scratch(TLS_CHUNK)
@@ -260,8 +259,8 @@ class PartPutter:
                 return sr.RangeSent("short", done, done, crc)
         return sr.RangeSent("ok", done, done, crc)
 
-    def _buffer(self, size: int) -> bytearray:
+    def _buffer(self, size: int) -> aligned.Scratch:
         buf = getattr(self.local, "buf", None)
         if buf is None or len(buf) != size:
-            buf = self.local.buf = bytearray(size)
+            buf = self.local.buf = aligned.scratch(size)   # pread into it costs ~1/3 (aligned.py)
         return buf

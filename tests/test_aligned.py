@@ -63,12 +63,12 @@ PRINTABLE = stt.text(alphabet=stt.characters(min_codepoint=32, max_codepoint=126
 @given(value=stt.one_of(stt.none(), PRINTABLE, stt.sampled_from(["heap", " HEAP ", "page", "Page"])))
 @settings(max_examples=60, deadline=None)
 def test_the_buffer_mode_from_the_environment(value):
-    before = os.environ.get("OSSRESUME_TLS_BUFFER")
+    before = os.environ.get("OSSRESUME_PART_BUFFER")
     try:
         if value is None:
-            os.environ.pop("OSSRESUME_TLS_BUFFER", None)
+            os.environ.pop("OSSRESUME_PART_BUFFER", None)
         else:
-            os.environ["OSSRESUME_TLS_BUFFER"] = value
+            os.environ["OSSRESUME_PART_BUFFER"] = value
         expect = "heap" if value is not None and value.strip().lower() == "heap" else "page"
         assert aligned.mode_from_env() == expect
         buf = aligned.scratch(4096)
@@ -77,13 +77,13 @@ def test_the_buffer_mode_from_the_environment(value):
         assert isinstance(buf, mmap.mmap) == (expect == "page")
     finally:
         if before is None:
-            os.environ.pop("OSSRESUME_TLS_BUFFER", None)
+            os.environ.pop("OSSRESUME_PART_BUFFER", None)
         else:
-            os.environ["OSSRESUME_TLS_BUFFER"] = before
+            os.environ["OSSRESUME_PART_BUFFER"] = before
 
 
 def test_an_explicit_mode_wins_over_the_environment(monkeypatch):
-    monkeypatch.setenv("OSSRESUME_TLS_BUFFER", "heap")
+    monkeypatch.setenv("OSSRESUME_PART_BUFFER", "heap")
     assert isinstance(aligned.scratch(10, "page"), mmap.mmap)
-    monkeypatch.setenv("OSSRESUME_TLS_BUFFER", "page")
+    monkeypatch.setenv("OSSRESUME_PART_BUFFER", "page")
     assert isinstance(aligned.scratch(10, "heap"), bytearray)

@@ -64,6 +64,33 @@ def test_the_sendfile_body_path(oss_emulator, tmp_path, lean_results, monkeypatc
     assert len(lean_results) == 5 and all(r.status.is_ok() for r in lean_results)
 
 
+@pytest.mark.parametrize("sender", ["send", "sendfile"])
+@pytest.mark.parametrize("mode", ["page", "heap"])
+def test_http_parts_go_through_the_chosen_buffer(oss_emulator, tmp_path, lean_results, monkeypatch,
+                                                 mode, sender):
+    """Plain-HTTP part bodies are read into a page-aligned buffer (the file's bytes
+    at a page boundary after the head) unless OSSRESUME_PART_BUFFER=heap; parts
+    larger than a chunk and a last short part arrive whole either way."""
+    from ossresume_c import aligned
+    monkeypatch.setenv("OSSRESUME_PART_BUFFER", mode)
+    monkeypatch.setenv("OSSRESUME_PART_SENDER", sender)
+    made = []
+    real = aligned.scratch
+
+    def spy(size, mode=""):
+        made.append(real(size, mode))
+        return made[-1]
+
+    monkeypatch.setattr(aligned, "scratch", spy)
+    path = make_file(tmp_path / "f.bin", 3 * 700 * KB + 12_345, seed=3)
+    assert upload(oss_emulator, "k", path, part_size=700 * KB).is_ok()
+    assert_object_is_file(oss_emulator, "k", path)
+    assert len(lean_results) == 4 and all(r.final and r.status.is_ok() for r in lean_results)
+    size = part_put.CHUNK + (aligned.PAGE if sender == "send" else 0)
+    kind = aligned.mmap.mmap if mode == "page" else bytearray
+    assert 1 <= len(made) <= 2 and all(isinstance(b, kind) and len(b) == size for b in made)
+
+
 @pytest.mark.parametrize("why", [{"OSSRESUME_PART_SENDER": "requests"}, {"enable_md5": True},
                                  {"max_bandwidth": 100 << 20}])
 def test_what_the_lean_path_leaves_to_requests(oss_emulator, tmp_path, lean_results, monkeypatch, why):
@@ -282,11 +309,11 @@ def _tls_options(emu, endpoint=None, **kw):
 @pytest.mark.parametrize("mode", ["page", "heap"])
 def test_tls_parts_go_through_the_chosen_buffer(tls_emulator, tmp_path, lean_results, monkeypatch, mode):
     """HTTPS part bodies are read into a page-aligned buffer (aligned.py) unless
-    OSSRESUME_TLS_BUFFER=heap; either way the object is the file."""
+    OSSRESUME_PART_BUFFER=heap; either way the object is the file."""
     from ossresume_c import aligned, ops
     from ossresume_c.transport import Transport
     emu, cert = tls_emulator
-    monkeypatch.setenv("OSSRESUME_TLS_BUFFER", mode)
+    monkeypatch.setenv("OSSRESUME_PART_BUFFER", mode)
     made = []
     real = aligned.scratch
 
