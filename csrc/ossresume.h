@@ -239,6 +239,29 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
                       int64_t length, void *buf, int64_t buf_len, void *reply, int64_t reply_cap,
                       int timeout_ms, osr_exchange_result *res);
 
+/* osr_part_exchange_many: parts k = 0..n-1 in a row on one kept-alive connection
+ * (head k is heads[head_ends[k-1] .. head_ends[k]), its body the file range
+ * offsets[k], lengths[k]), for as long as each ends cleanly: OSR_EXCH_DONE, a
+ * 200 that keeps the connection, an ETag of at most OSR_ETAG_MAX bytes and a
+ * CRC-64 header (if any) of at most OSR_CRC_TEXT_MAX.  done[k] then holds the
+ * part's CRC-64 and copies of both headers.  Returns the number of clean parts;
+ * when it is below n, *last is osr_part_exchange's return for the next part
+ * and res its result (what a single exchange would have given). */
+enum { OSR_ETAG_MAX = 72, OSR_CRC_TEXT_MAX = 24 };
+
+typedef struct {
+    uint64_t crc;
+    int32_t etag_len;
+    int32_t crc_len;          /* -1: the reply had no x-oss-hash-crc64ecma */
+    char etag[72];
+    char crc_text[24];
+} osr_part_done;
+
+int osr_part_exchange_many(int sock, const void *heads, const int64_t *head_ends, int32_t n,
+                           int fd, const int64_t *offsets, const int64_t *lengths, void *buf,
+                           int64_t buf_len, void *reply, int64_t reply_cap, int timeout_ms,
+                           osr_part_done *done, osr_exchange_result *res, int32_t *last);
+
 /* CDEF END */
 
 #ifndef _WIN32

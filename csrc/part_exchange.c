@@ -323,3 +323,36 @@ int osr_part_exchange(int sock, const void *head, int64_t head_len, int fd, int6
 }
 
 #endif
+
+/* ---- several parts in a row (portable: built on osr_part_exchange) -------- */
+
+int osr_part_exchange_many(int sock, const void *heads, const int64_t *head_ends, int32_t n,
+                           int fd, const int64_t *offsets, const int64_t *lengths, void *buf,
+                           int64_t buf_len, void *reply, int64_t reply_cap, int timeout_ms,
+                           osr_part_done *done, osr_exchange_result *res, int32_t *last)
+{
+    const unsigned char *text = (const unsigned char *)heads;
+    const unsigned char *in = (const unsigned char *)reply;
+    int32_t k;
+    int64_t start = 0;
+
+    *last = OSR_EXCH_DONE;
+    for (k = 0; k < n; k++) {
+        int rc = osr_part_exchange(sock, text + start, head_ends[k] - start, fd, offsets[k],
+                                   lengths[k], buf, buf_len, reply, reply_cap, timeout_ms, res);
+        const osr_reply_head *h = &res->head;
+        if (rc != OSR_EXCH_DONE || h->code != 200 || !h->keep || h->etag_off < 0 ||
+            h->etag_len > OSR_ETAG_MAX || h->crc_len > OSR_CRC_TEXT_MAX) {
+            *last = rc;
+            return k;
+        }
+        done[k].crc = res->crc;
+        done[k].etag_len = (int32_t)h->etag_len;
+        memcpy(done[k].etag, in + h->etag_off, (size_t)h->etag_len);
+        done[k].crc_len = h->crc_off < 0 ? -1 : (int32_t)h->crc_len;
+        if (h->crc_off >= 0)
+            memcpy(done[k].crc_text, in + h->crc_off, (size_t)h->crc_len);
+        start = head_ends[k];
+    }
+    return n;
+}

@@ -14,13 +14,13 @@ obviously-correct twin the tests compare against.
 from __future__ import annotations
 
 import socket
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import aligned
 from ._native import ffi, lib
 from .send_range import _timeout_ms
 
-__all__ = ["Exchanged", "Exchanger", "ReplyHead", "exchange", "parse_reply_head",
+__all__ = ["CleanPart", "Exchanged", "Exchanger", "ReplyHead", "exchange", "parse_reply_head",
            "parse_reply_head_reference"]
 
 _OUTCOMES = {lib.OSR_EXCH_DONE: "done", lib.OSR_EXCH_RAW: "raw", lib.OSR_EXCH_STALE: "stale",
@@ -73,6 +73,15 @@ def parse_reply_head(data: bytes) -> Tuple[str, Optional[ReplyHead]]:
     return verdict, (_head_of(data, out) if verdict == "ok" else None)
 
 
+class CleanPart(NamedTuple):
+    """A part of ``run_many`` that ended in a clean 200: its ETag and CRC-64 header
+    as sent (None: absent), and the CRC-64 of the bytes sent."""
+
+    etag: str
+    crc64_text: Optional[str]
+    crc64: int
+
+
 class Exchanger:
     """Reused scratch for ``exchange`` calls of one thread: a page-aligned body
     buffer of ``chunk`` bytes plus a page for the head in front of the first chunk
@@ -89,10 +98,37 @@ class Exchanger:
             timeout: Optional[float]) -> Exchanged:
         """Send ``head`` and the file range on ``sock``, then receive the reply head (see
         the module); ``timeout`` seconds without progress is a "timeout" (None: forever)."""
-        res = self._res
         code = lib.osr_part_exchange(sock.fileno(), head, len(head), fd, offset, length, self._buf,
                                      len(self.buf), self._reply, len(self.reply_buf),
-                                     _timeout_ms(timeout), res)
+                                     _timeout_ms(timeout), self._res)
+        return self._exchanged(code)
+
+    def run_many(self, sock: socket.socket, heads: Sequence[bytes], fd: int,
+                 ranges: Sequence[Tuple[int, int]], timeout: Optional[float]
+                 ) -> Tuple[List[CleanPart], Optional[Exchanged]]:
+        """``run`` for several parts in a row on ``sock`` (one C call, one GIL release),
+        for as long as each ends in a clean 200 (see ``osr_part_exchange_many``): the
+        clean parts, and the next part's ``Exchanged`` when one was not clean (None
+        when all were)."""
+        n = len(heads)
+        ends, total = [], 0
+        for head in heads:
+            total += len(head)
+            ends.append(total)
+        offsets = [offset for offset, _ in ranges]
+        lengths = [length for _, length in ranges]
+        done = ffi.new("osr_part_done[]", n)
+        last = ffi.new("int32_t *")
+        k = lib.osr_part_exchange_many(sock.fileno(), b"".join(heads), ends, n, fd, offsets, lengths,
+                                       self._buf, len(self.buf), self._reply, len(self.reply_buf),
+                                       _timeout_ms(timeout), done, self._res, last)
+        clean = [CleanPart(ffi.string(d.etag, d.etag_len).decode("ascii"),
+                           None if d.crc_len < 0 else ffi.string(d.crc_text, d.crc_len).decode("ascii"),
+                           d.crc) for d in done[0:k]]
+        return clean, (self._exchanged(last[0]) if k < n else None)
+
+    def _exchanged(self, code: int) -> Exchanged:
+        res = self._res
         n = res.reply_len
         reply = bytes(self.reply_buf[:n]) if n else b""
         outcome = _OUTCOMES[code]

@@ -198,3 +198,100 @@ def test_exchange_times_out_waiting_for_the_reply(tmp_path):
     result, _, _ = _exchange(tmp_path, b"x" * 100, 0, 100, [], timeout=0.2)
     assert result.outcome == "timeout" and result.sent_all
 
+
+
+# -- several parts in a row (osr_part_exchange_many) ----------------------------------
+def _parts_server(sock: socket.socket, request_ends: List[int], replies: List[bytes],
+                  got: bytearray) -> threading.Thread:
+    """For each request in turn: read up to its end on the wire, then send its reply."""
+    def run() -> None:
+        for end, reply in zip(request_ends, replies):
+            while len(got) < end:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    return
+                got.extend(chunk)
+            sock.sendall(reply)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _ok(k: int, crc: bool = True) -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nETag: \"E%d\"\r\n" % k
+            + (b"x-oss-hash-crc64ecma: %d\r\n" % (k * 7) if crc else b"") + b"Content-Length: 0\r\n\r\n")
+
+
+UNCLEAN = {   # what ends the run of clean parts, and the outcome the next part's Exchanged has
+    "error": (b"HTTP/1.1 503 x\r\nContent-Length: 3\r\n\r\nabc", "done"),
+    "close": (b"HTTP/1.1 200 OK\r\nETag: \"E\"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "done"),
+    "no-etag": (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "done"),
+    "long-etag": (b"HTTP/1.1 200 OK\r\nETag: \"" + b"a" * 80 + b"\"\r\nContent-Length: 0\r\n\r\n", "done"),
+    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "raw"),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=stt.lists(stt.integers(1, 9000), min_size=1, max_size=6), buf_len=stt.integers(300, 5000),
+       stop=stt.one_of(stt.none(), stt.tuples(stt.integers(0, 5), stt.sampled_from(sorted(UNCLEAN)))),
+       crc=stt.booleans())
+def test_exchange_many_sends_parts_in_a_row_until_one_is_not_clean(tmp_path, sizes, buf_len, stop, crc):
+    """The same bytes as one exchange per part, and the same per-part results, for as
+    long as the replies are clean 200s; the first other one ends the run and comes back
+    as that part's Exchanged, and nothing of the later parts is sent."""
+    data = os.urandom(sum(sizes))
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+    heads = [b"PUT /b/k?partNumber=%d HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (k + 1, n)
+             for k, n in enumerate(sizes)]
+    replies = [_ok(k, crc) for k in range(len(sizes))]
+    bad = None if stop is None or stop[0] >= len(sizes) else stop[0]
+    if bad is not None:
+        replies[bad] = UNCLEAN[stop[1]][0]
+    wire_parts = [h + data[o:o + n] for h, o, n in zip(heads, offsets, sizes)]
+    ends = [sum(len(w) for w in wire_parts[:k + 1]) for k in range(len(sizes))]
+    fd = os.open(path, os.O_RDONLY)
+    a, b = socket.socketpair()
+    a.settimeout(10)
+    got = bytearray()
+    served = len(sizes) if bad is None else bad + 1
+    thread = _parts_server(b, ends[:served], replies[:served], got)
+    try:
+        clean, last = px.Exchanger(buf_len, 4096).run_many(a, heads, fd, list(zip(offsets, sizes)), 10)
+    finally:
+        a.close()
+        thread.join()
+        b.close()
+        os.close(fd)
+    assert len(clean) == (len(sizes) if bad is None else bad)
+    assert bytes(got) == b"".join(wire_parts[:served])
+    for k, part in enumerate(clean):
+        assert part == px.CleanPart('"E%d"' % k, str(k * 7) if crc else None,
+                                    native.crc64(data[offsets[k]:offsets[k] + sizes[k]]))
+    if bad is None:
+        assert last is None
+    else:
+        assert last is not None and last.outcome == UNCLEAN[stop[1]][1] and last.sent_all
+        assert last.crc64 == native.crc64(data[offsets[bad]:offsets[bad] + sizes[bad]])
+        assert last.reply.startswith(replies[bad][:12])
+
+
+def test_exchange_many_stops_at_a_short_file(tmp_path):
+    """A file that ends inside the second part: one clean part, then "short"."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"a" * 150)
+    fd = os.open(path, os.O_RDONLY)
+    heads = [b"PUT /1 HTTP/1.1\r\nContent-Length: 100\r\n\r\n", b"PUT /2 HTTP/1.1\r\nContent-Length: 100\r\n\r\n"]
+    a, b = socket.socketpair()
+    got = bytearray()
+    thread = _parts_server(b, [len(heads[0]) + 100], [_ok(0)], got)
+    try:
+        clean, last = px.Exchanger(4096, 4096).run_many(a, heads, fd, [(0, 100), (100, 100)], 10)
+    finally:
+        a.close()
+        thread.join()
+        b.close()
+        os.close(fd)
+    assert len(clean) == 1 and last is not None and last.outcome == "short" and not last.sent_all
+    assert last.bytes_read == 50
