@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import checkpoint_codec as codec
 from . import journal as jnl
@@ -264,17 +264,20 @@ class TransferJob:
 
     def run_parts(self, work: Callable[[int], WorkResult], name: str,
                   units: Optional[Iterable[int]] = None,
-                  record: Optional[Callable[[int, Any], None]] = None) -> Optional[st.Status]:
+                  record: Optional[Callable[[int, Any], None]] = None,
+                  work_many: Optional[Callable[[List[int]], List[WorkResult]]] = None,
+                  batch: int = 1) -> Optional[st.Status]:
         """Run ``work`` for every part not done (or every one of ``units``, each
         success recorded by ``record``), ``threads`` at a time, recording each
-        success; the first failure is returned.  Ctrl-C: the parts in flight finish,
-        the checkpoint is written (or the transfer abandoned) and KeyboardInterrupt
-        is re-raised."""
+        success; the first failure is returned.  ``work_many``/``batch``: workers
+        take up to ``batch`` parts at once (``PartRunner.run``).  Ctrl-C: the parts
+        in flight finish, the checkpoint is written (or the transfer abandoned) and
+        KeyboardInterrupt is re-raised."""
         assert self.plan is not None
         todo = [p.index for p in self.plan.parts if p.index not in self.done] if units is None \
             else units
         runner = PartRunner(self.threads, self.cancel, self.progress, self.maybe_save, name, pull=True)
-        failure = runner.run(todo, work, record or self.record)
+        failure = runner.run(todo, work, record or self.record, work_many, batch)
         if runner.interrupted == "KeyboardInterrupt":
             self.keep_or_abandon("interrupted without a checkpoint")
             raise KeyboardInterrupt

@@ -24,6 +24,12 @@ SKIPPED = object()   # a worker's result when it saw the cancellation before sta
 WorkResult = Tuple[Optional[st.Status], Any]
 
 
+def batch_size(limit: int, remaining: int, threads: int) -> int:
+    """How many parts a worker takes at once: up to ``limit``, but no more than its
+    share of what is left, so the last parts are spread over the threads."""
+    return max(1, min(limit, remaining // max(1, threads)))
+
+
 class PartRunner:
     """``pull``: the workers take the next index themselves and leave their results
     for this thread, which wakes on a failure, when a progress callback is due, at
@@ -44,11 +50,18 @@ class PartRunner:
         self.interrupted: Optional[str] = None   # "KeyboardInterrupt" or "SIGTERM"
 
     def run(self, todo: Iterable[int], work: Callable[[int], WorkResult],
-            record: Callable[[int, Any], None]) -> Optional[st.Status]:
+            record: Callable[[int, Any], None],
+            work_many: Optional[Callable[[List[int]], List[WorkResult]]] = None,
+            batch: int = 1) -> Optional[st.Status]:
         """Run ``work(index)`` for every index; ``record(index, result)`` runs in
-        this thread for each success.  Returns the first failure, or None."""
+        this thread for each success.  Returns the first failure, or None.
+
+        With ``work_many`` (pull mode only) a worker takes up to ``batch`` indexes at
+        once (``batch_size``) and ``work_many(indexes)`` returns their results in
+        order; it stops at the first failure, and the indexes it returns no result
+        for are neither recorded nor retried (the run fails anyway)."""
         if self.pull:
-            return self._run_pulled(deque(todo), work, record)
+            return self._run_pulled(deque(todo), work, record, work_many, batch)
         pending = deque(todo)
         inflight: Dict[Future, int] = {}
         failure: Optional[st.Status] = None
@@ -80,26 +93,41 @@ class PartRunner:
         return failure
 
     def _run_pulled(self, pending: "deque[int]", work: Callable[[int], WorkResult],
-                    record: Callable[[int, Any], None]) -> Optional[st.Status]:
+                    record: Callable[[int, Any], None],
+                    work_many: Optional[Callable[[List[int]], List[WorkResult]]] = None,
+                    batch: int = 1) -> Optional[st.Status]:
         """``run`` with workers that pull (see the class)."""
         results: "deque[Tuple[int, WorkResult]]" = deque()
         wake = threading.Event()
         lock = threading.Lock()
         running = [min(self.threads, len(pending))]
 
+        def take() -> List[int]:
+            taken: List[int] = []
+            want = batch_size(batch, len(pending), self.threads) if work_many is not None else 1
+            try:
+                while len(taken) < want:
+                    taken.append(pending.popleft())
+            except IndexError:
+                pass
+            return taken
+
         def worker() -> None:
             try:
                 while not self.cancel.is_set():
-                    try:
-                        index = pending.popleft()
-                    except IndexError:
+                    taken = take()
+                    if not taken:
                         return
-                    result = self._guarded(work, index)
-                    results.append((index, result))
-                    if result[0] is not None:   # the first failure stops scheduling, now
-                        self.cancel.set()
-                        wake.set()
-                    elif self.progress.due():   # the caller's callback hears of it promptly
+                    if len(taken) == 1 or work_many is None:
+                        outcomes = [self._guarded(work, taken[0])]
+                    else:
+                        outcomes = self._guarded_many(work_many, taken)
+                    for index, result in zip(taken, outcomes):
+                        results.append((index, result))
+                        if result[0] is not None:   # the first failure stops scheduling, now
+                            self.cancel.set()
+                            wake.set()
+                    if not self.cancel.is_set() and self.progress.due():   # heard of promptly
                         wake.set()
             finally:
                 with lock:
@@ -183,6 +211,23 @@ class PartRunner:
         except Exception as exc:  # noqa: BLE001 - a bug in a worker must still end as a Status
             log.exception("part %d failed unexpectedly", index + 1)
             return st.Status(st.INTERNAL_ERROR, "InternalError", f"part {index + 1}: {exc!r}"), None
+
+    def _guarded_many(self, work_many: Callable[[List[int]], List[WorkResult]],
+                      indexes: List[int]) -> List[WorkResult]:
+        """``work_many(indexes)`` with ``_guarded``'s promise; a batch that ends early
+        without a failure is one (nothing may go unrecorded silently)."""
+        if self.cancel.is_set():
+            return [(None, SKIPPED)] * len(indexes)
+        try:
+            outcomes = list(work_many(indexes))
+        except Exception as exc:  # noqa: BLE001 - a bug in a worker must still end as a Status
+            log.exception("parts %d..%d failed unexpectedly", indexes[0] + 1, indexes[-1] + 1)
+            return [(st.Status(st.INTERNAL_ERROR, "InternalError",
+                               f"parts {indexes[0] + 1}..{indexes[-1] + 1}: {exc!r}"), None)]
+        if len(outcomes) < len(indexes) and not any(o[0] is not None for o in outcomes):
+            outcomes.append((st.Status(st.INTERNAL_ERROR, "InternalError",
+                                       f"part {indexes[len(outcomes)] + 1} was not sent"), None))
+        return outcomes[:len(indexes)]
 
     def _catch_sigterm(self) -> Callable[[], None]:
         """SIGTERM becomes a clean stop (main thread only, and only when nobody
