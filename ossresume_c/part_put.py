@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from . import aligned, bandwidth, native, ops, retry, wire
 from . import part_exchange as px
@@ -40,6 +40,8 @@ CHUNK = 256 << 10          # stays in L2 between the pread, the CRC and the send
 REPLY_BUFFER = 16 << 10    # a reply head and a short error document
 TLS_CHUNK = 1 << 20        # one SSL_write per MiB: fewer Python round trips, still cached
 SENDERS = ("send", "sendfile", "requests")
+BATCH_BYTES = 1 << 20      # small parts go out in runs of about this much per C call
+BATCH_MAX = 8
 
 
 class LeanPart(NamedTuple):
@@ -52,6 +54,12 @@ class LeanPart(NamedTuple):
     final: bool = True
     etag: str = ""
     crc64: int = 0
+
+
+def batch_limit(part_size: int) -> int:
+    """How many parts of ``part_size`` bytes ``put_many`` sends in one C call: about
+    BATCH_BYTES' worth, at most BATCH_MAX; 1 (no batches) from BATCH_BYTES up."""
+    return max(1, min(BATCH_MAX, BATCH_BYTES // max(1, part_size)))
 
 
 def sender_from_env() -> str:
@@ -76,6 +84,8 @@ class PartPutter:
                         and bandwidth.bucket_for(transport.ctl) is None)
         self.local = threading.local()
         self.heads = PartHeads(transport)
+        #: ``put_many`` can send parts in a row (plain HTTP with the one-call exchange)
+        self.batches = self.enabled and not self.tls and self.sender == "send"
 
     def close(self) -> None:
         if self.conns is not None:
@@ -116,6 +126,47 @@ class PartPutter:
             return self._broken(conns, sock, exc, what)
         return self._settle(conns, sock, sent, code, reply, keep, body, filepath, part_number)
 
+    def put_many(self, bucket: str, key: str, upload_id: str, fd: int,
+                 parts: Sequence[Tuple[int, int, int]], headers: Mapping[str, str],
+                 filepath: str) -> Optional[List[Optional[LeanPart]]]:
+        """``put`` for several parts ``(part number, offset, size)`` in a row on one
+        connection, in one C call (plain HTTP, ``part_exchange.run_many``), for as long
+        as each ends in a clean 200.  Returns the outcomes of a prefix of ``parts``:
+        every clean part, then the outcome of the first that was not (None: send that
+        one the regular way), or None when nothing was sent.  The caller goes on with
+        the parts after the prefix."""
+        conns = self.conns
+        if not self.batches or conns is None or not parts:
+            return None
+        heads: List[bytes] = []
+        host, port = "", None
+        try:
+            for number, _, size in parts:
+                built = self.heads.build(bucket, key, upload_id, number, headers, size)
+                if built is None or len(built[0]) >= CHUNK:
+                    return None
+                heads.append(built[0])
+                host, port = built[1], built[2]
+        except CredentialsError:
+            return None    # the regular path turns it into its Status
+        sock = conns.socket_for(host, port)
+        if sock is None:
+            return None
+        clean, last = self._exchanger().run_many(sock, heads, fd, [(o, n) for _, o, n in parts],
+                                                 self.t.ctl.read_timeout)
+        done: List[Optional[LeanPart]] = [
+            self._settle_ok(st.Status(200), c.etag, c.crc64_text, c.crc64, number)
+            for c, (number, _, _) in zip(clean, parts)]
+        if last is not None:
+            number, offset, size = parts[len(clean)]
+            if last.outcome == "stale":   # closed while idle: the single path opens a new one
+                conns.drop(sock)
+                done.append(self._exchange(conns, heads[len(clean)], host, port, fd, offset, size,
+                                           filepath, number))
+            else:
+                done.append(self._exchanged(conns, sock, last, filepath, number))
+        return done
+
     def _exchange(self, conns: SmallPutter, head: bytes, host: str, port: Optional[int], fd: int,
                   offset: int, size: int, filepath: str, part_number: int) -> Optional[LeanPart]:
         """Plain HTTP: the head, the body and the reply head in one C call
@@ -132,6 +183,11 @@ class PartPutter:
             if sock is None:
                 return None
             ex = exchanger.run(sock, head, fd, offset, size, self.t.ctl.read_timeout)
+        return self._exchanged(conns, sock, ex, filepath, part_number)
+
+    def _exchanged(self, conns: SmallPutter, sock: socket.socket, ex: px.Exchanged, filepath: str,
+                   part_number: int) -> Optional[LeanPart]:
+        """The part's outcome from what its exchange on ``sock`` did."""
         if ex.outcome == "done" and ex.head is not None and ex.head.code == 200:
             if not ex.head.keep:
                 conns.drop(sock)

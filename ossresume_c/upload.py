@@ -14,7 +14,7 @@ import os
 import queue
 import random
 from concurrent.futures import Executor
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import checkpoint_codec as codec
 from . import native
@@ -28,7 +28,7 @@ from .engine import (JOURNAL_SUFFIX, JobFailed, PartDone, Table, TransferJob,
 from .journal import Journal
 from .layout import PartPlan, plan_from_sizes, plan_parts, upload_part_size_error
 from .params import ResumableCltParams
-from .part_put import PartPutter
+from .part_put import LeanPart, PartPutter, batch_limit
 from .progress import ProgressCallback
 from .put_file import change_since, file_changed, put_file, with_content_type
 from .reconcile import (VERIFY_MODES, LocalFile, ServerPart, Verification, plan_verification,
@@ -282,21 +282,52 @@ class UploadJob(TransferJob):
             return remote_parts.send_missing_parts(self, self.executor)
         assert self.transport is not None
         buffers: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()   # made when first needed
-        self.part_putter = PartPutter(self.transport)
+        self.part_putter = putter = PartPutter(self.transport)
+        batch = batch_limit(self.plan.part_size) if putter.batches else 1
         try:
-            return self.run_parts(lambda i: self._upload_part(i, buffers), "ossresume-upload")
+            return self.run_parts(lambda i: self._upload_part(i, buffers), "ossresume-upload",
+                                  work_many=lambda ii: self._upload_parts(ii, buffers), batch=batch)
         finally:
-            self.part_putter.close()
+            putter.close()
+
+    def _upload_parts(self, indexes: List[int], buffers: "queue.SimpleQueue[bytearray]"
+                      ) -> List[Tuple[Optional[st.Status], Optional[PartDone]]]:
+        """Worker: several small parts in a row on one connection (``put_many``), each
+        then settled as ``_upload_part`` settles one; stops at the first failure."""
+        assert self.plan is not None and self.part_putter is not None
+        parts = [self.plan.parts[i] for i in indexes]
+        out: List[Tuple[Optional[st.Status], Optional[PartDone]]] = []
+        while len(out) < len(parts) and (not out or out[-1][0] is None):
+            rest = parts[len(out):]
+            leans = self.part_putter.put_many(self.bucket, self.key, self.upload_id, self.fd,
+                                              [(p.number, p.offset, p.size) for p in rest],
+                                              self.part_headers(), self.filepath)
+            if not leans:
+                out.append(self._upload_part(rest[0].index, buffers))
+                continue
+            for part, lean in zip(rest, leans):
+                out.append(self._settle_part(part.index, lean, buffers))
+                if out[-1][0] is not None:
+                    break
+        return out
 
     def _upload_part(self, index: int, buffers: "queue.SimpleQueue[bytearray]"
                      ) -> Tuple[Optional[st.Status], Optional[PartDone]]:
         """Worker: read the part (CRC-64 and optional MD5 in the same C pass) and send it."""
-        assert self.plan is not None and self.transport is not None
+        assert self.plan is not None
         part = self.plan.parts[index]
         putter = self.part_putter
         lean = None if putter is None else putter.put(
             self.bucket, self.key, self.upload_id, part.number, self.fd, part.offset, part.size,
             self.part_headers(), self.filepath)
+        return self._settle_part(index, lean, buffers)
+
+    def _settle_part(self, index: int, lean: Optional[LeanPart], buffers: "queue.SimpleQueue[bytearray]"
+                     ) -> Tuple[Optional[st.Status], Optional[PartDone]]:
+        """A part after its lean first attempt: done, failed for good, or sent again
+        the regular way (``lean`` None or retryable)."""
+        assert self.plan is not None and self.transport is not None
+        part = self.plan.parts[index]
         if lean is not None and lean.final:
             return (None, PartDone(lean.crc64, lean.etag)) if lean.status.is_ok() else (lean.status, None)
         try:

@@ -4,6 +4,7 @@ under the upload, timeouts and TLS end as the regular path ends them."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 
 import pytest
@@ -21,16 +22,23 @@ KB = 1024
 
 @pytest.fixture
 def lean_results(monkeypatch):
-    """Every LeanPart (or None) the lean path returned during the test."""
+    """Every LeanPart (or None) the lean path returned during the test, one per part
+    it was asked to send (``put``) or sent in a row (``put_many``)."""
     seen = []
-    real = part_put.PartPutter.put
+    real, real_many = part_put.PartPutter.put, part_put.PartPutter.put_many
 
     def spy(self, *a, **kw):
         result = real(self, *a, **kw)
         seen.append(result)
         return result
 
+    def spy_many(self, *a, **kw):
+        results = real_many(self, *a, **kw)
+        seen.extend(results or ())
+        return results
+
     monkeypatch.setattr(part_put.PartPutter, "put", spy)
+    monkeypatch.setattr(part_put.PartPutter, "put_many", spy_many)
     return seen
 
 
@@ -62,6 +70,44 @@ def test_the_sendfile_body_path(oss_emulator, tmp_path, lean_results, monkeypatc
     assert upload(oss_emulator, "k", path).is_ok()
     assert_object_is_file(oss_emulator, "k", path)
     assert len(lean_results) == 5 and all(r.status.is_ok() for r in lean_results)
+
+
+@pytest.mark.parametrize("fault", [
+    {"action": "status", "status": 503, "part_number": 3, "nth": 1},
+    {"action": "bad_crc", "part_number": 5, "nth": 1},
+    {"action": "reset", "after_bytes": 0, "part_number": 4, "nth": 1},
+    {"action": "status", "status": 403, "part_number": 2, "nth": 1},
+])
+def test_parts_in_a_row_settle_each_part_as_one_would(oss_emulator, tmp_path, monkeypatch, fault):
+    """Small parts go out several per C call (put_many); a part whose answer is not a
+    clean 200 ends the run there and is settled (retried or failed) as a single part
+    would be, and the parts after it are sent in the next run."""
+    emu = oss_emulator
+    calls = []
+    real = part_put.PartPutter.put_many
+
+    def spy(self, bucket, key, upload_id, fd, parts, *a):
+        calls.append([number for number, _, _ in parts])
+        return real(self, bucket, key, upload_id, fd, parts, *a)
+
+    monkeypatch.setattr(part_put.PartPutter, "put_many", spy)
+    path = make_file(tmp_path / "f.bin", 12 * 100 * KB + 999, seed=4)
+    emu.server.add_fault(op="UploadPart", **fault)
+    status = upload(emu, "k", path, part_size=100 * KB, threads=1, max_retries=2)
+    assert calls and calls[0][:2] == [1, 2] and part_put.batch_limit(100 * KB) > 1
+    sent = [int(e["part_number"]) for e in upload_part_requests(emu, "k")]
+    if fault.get("status") == 403:          # a client error is final: nothing after it is sent
+        assert status.code == 403 and sent == [1, 2]
+        assert head(emu, "k")[0].code == 404
+        return
+    assert status.is_ok(), status
+    assert_object_is_file(emu, "k", path)
+    assert sorted(set(sent)) == list(range(1, 14)) and len(sent) >= 14   # the faulty part again
+    bad = fault["part_number"]
+    if fault["action"] == "bad_crc":    # a clean 200 to C: the CRC-64 is compared after the run
+        assert calls[0] == list(range(1, 9))
+    else:                               # the run ended at the bad part; the next began after it
+        assert calls[0] == list(range(1, 9)) and calls[1][0] == bad + 1
 
 
 @pytest.mark.parametrize("sender", ["send", "sendfile"])
@@ -146,18 +192,20 @@ def test_a_crc_mismatch_is_retried_then_reported(oss_emulator, tmp_path, lean_re
     assert status.code == st.INCONSISTENT_ERROR and "CRC" in status.error_msg
 
 
-def test_a_file_shrinking_during_the_upload_is_a_status(oss_emulator, tmp_path, lean_results):
+def test_a_file_shrinking_during_the_upload_is_a_status(oss_emulator, tmp_path, lean_results,
+                                                        monkeypatch):
+    from ossresume_c.part_head import PartHeads
     path = make_file(tmp_path / "f.bin", 800_000, seed=8)
-    cut = []
+    real = PartHeads.build
 
-    def shrink_once(consumed, total):
-        if not cut:
-            cut.append(consumed)
+    def shrink_before_part_2(self, bucket, key, upload_id, part_number, *a):
+        if part_number == 2:      # before any of its bytes are read (one part or several in a row)
             os.truncate(path, 150_000)
+        return real(self, bucket, key, upload_id, part_number, *a)
 
+    monkeypatch.setattr(PartHeads, "build", shrink_before_part_2)
     status = oss.resumable_upload_file(options_for(oss_emulator), oss_emulator.bucket, "k", path,
-                                       None, None, oss.create_resumable_clt_params(100 * KB, 1, True),
-                                       shrink_once)
+                                       None, None, oss.create_resumable_clt_params(100 * KB, 1, True))
     assert status.code == st.INCONSISTENT_ERROR and status.error_code == "FileChanged"
     assert any(r is not None and r.status.error_code == "FileChanged" for r in lean_results)
     assert os.path.exists(path + ".ucp")            # the checkpoint survives
@@ -363,3 +411,36 @@ def test_tls_parts_are_not_sent_to_a_server_that_fails_verification(tls_emulator
     finally:
         os.close(fd)
     assert emu.request_log() == []
+
+
+def test_a_connection_closed_while_idle_is_replaced_at_the_start_of_a_run(oss_emulator, tmp_path):
+    """put_many on a kept-alive connection the server closed while it was idle (it
+    reads as EOF): nothing is sent on it; the first part goes out on a new one and
+    the run returns it, the caller sends the rest."""
+    from ossresume_c import ops
+    from ossresume_c.transport import Transport
+    emu = oss_emulator
+    port = int(emu.endpoint.rsplit(":", 1)[1])
+    path = make_file(tmp_path / "f.bin", 3 * 100 * KB, seed=6)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with Transport(options_for(emu)) as t:
+            status, upload_id = ops.initiate_multipart_upload(t, emu.bucket, "k")
+            assert status.is_ok() and upload_id
+            putter = part_put.PartPutter(t)
+            try:
+                old = putter.conns.socket_for("127.0.0.1", port)
+                old.shutdown(socket.SHUT_RD)        # reads as the server's close
+                ranges = [(n + 1, n * 100 * KB, 100 * KB) for n in range(3)]
+                first = putter.put_many(emu.bucket, "k", upload_id, fd, ranges, {}, str(path))
+                assert first is not None and len(first) == 1 and first[0].final and first[0].status.is_ok()
+                assert putter.conns.socket_for("127.0.0.1", port) is not old
+                rest = putter.put_many(emu.bucket, "k", upload_id, fd, ranges[1:], {}, str(path))
+                assert rest is not None and len(rest) == 2 and all(r.final and r.status.is_ok() for r in rest)
+            finally:
+                putter.close()
+            parts = [(n + 1, r.etag) for n, r in enumerate(first + rest)]
+            assert ops.complete_multipart_upload(t, emu.bucket, "k", upload_id, parts)[0].is_ok()
+    finally:
+        os.close(fd)
+    assert_object_is_file(emu, "k", path)

@@ -213,16 +213,19 @@ def test_file_change_between_runs_starts_over(oss_emulator, tmp_path):
     assert_object_is_file(oss_emulator, "k", path)
 
 
-def test_file_modified_during_upload_never_gives_a_wrong_object(oss_emulator, tmp_path):
+def test_file_modified_during_upload_never_gives_a_wrong_object(oss_emulator, tmp_path, monkeypatch):
+    from ossresume_c.part_head import PartHeads
     path = make_file(tmp_path / "f.bin", 800_000, seed=12)
-    done = []
+    real = PartHeads.build
 
-    def modify_once(consumed, total):
-        if not done:
-            done.append(consumed)
+    def modify_before_part_2(self, bucket, key, upload_id, part_number, *a):
+        if part_number == 2:     # part 1 went out with the old bytes
             rewrite(path, b"\0" * 1000)
+        return real(self, bucket, key, upload_id, part_number, *a)
 
-    status = upload(oss_emulator, "k", path, threads=1, callback=modify_once)
+    monkeypatch.setattr(PartHeads, "build", modify_before_part_2)
+    status = upload(oss_emulator, "k", path, threads=1)
+    monkeypatch.undo()
     assert not status.is_ok()
     assert status.error_code == "FileChanged" and status.code == -978
     assert os.path.exists(path + ".ucp")              # checkpoint kept
@@ -329,13 +332,30 @@ def test_whole_object_crc_is_checked_after_a_resume(oss_emulator, tmp_path):
     assert (status.code, status.error_code) == (-978, "InconsistentError")
 
 
-def test_callback_exception_cancels_and_keeps_checkpoint(oss_emulator, tmp_path):
+def test_callback_exception_cancels_and_keeps_checkpoint(oss_emulator, tmp_path, monkeypatch):
+    from ossresume_c.scheduler import PartRunner
     path = make_file(tmp_path / "f.bin", 1_000_000, seed=18)
+    called = threading.Event()
 
     def stop(consumed, total):
+        called.set()
         raise RuntimeError("user said stop")
 
+    # the worker takes no part after its first ones until the callback has run
+    real_one, real_many = PartRunner._guarded, PartRunner._guarded_many
+
+    def after_the_callback(real):
+        def run(self, work, index_or_indexes):
+            first = index_or_indexes if isinstance(index_or_indexes, int) else index_or_indexes[0]
+            if first > 0:
+                assert called.wait(60)
+            return real(self, work, index_or_indexes)
+        return run
+
+    monkeypatch.setattr(PartRunner, "_guarded", after_the_callback(real_one))
+    monkeypatch.setattr(PartRunner, "_guarded_many", after_the_callback(real_many))
     status = upload(oss_emulator, "k", path, threads=1, callback=stop)
+    monkeypatch.undo()
     assert status.code == -997 and "user said stop" in status.error_msg
     assert os.path.exists(path + ".ucp")
     before = len(upload_part_requests(oss_emulator))
@@ -394,17 +414,17 @@ def test_threads_really_overlap(oss_emulator, tmp_path):
     oss_emulator.server.add_fault(op="UploadPart", action="delay", seconds=0.2)
     names = set()
     from ossresume_c.upload import UploadJob
-    real = UploadJob._upload_part
 
-    def spy(*a, **kw):
-        names.add(threading.current_thread().name)
-        return real(*a, **kw)
+    def spy(real):
+        def run(*a, **kw):
+            names.add(threading.current_thread().name)
+            return real(*a, **kw)
+        return run
 
-    UploadJob._upload_part = spy
-    try:
+    with pytest.MonkeyPatch.context() as mp:   # one part at a time or several in a row
+        mp.setattr(UploadJob, "_upload_part", spy(UploadJob._upload_part))
+        mp.setattr(UploadJob, "_upload_parts", spy(UploadJob._upload_parts))
         assert upload(oss_emulator, "k", path, part_size=200 * KB, threads=4).is_ok()
-    finally:
-        UploadJob._upload_part = real
     assert len(names) == 4
 
 
