@@ -29,7 +29,7 @@ from . import bandwidth, direct_body, native, retry, wire
 from . import status as st
 from .credentials.base import CredentialsError, invalidate
 from .part_put import LeanPart
-from .small_put import Headers, SmallPutter, read_reply_body, read_reply_head
+from .small_put import Headers, LeanConnections, read_reply_body, read_reply_head
 from .transport import Transport, io_status
 
 GETTERS = ("lean", "requests")
@@ -59,25 +59,17 @@ def part_reply_problem(code: int, headers: Mapping[str, str], first: int, last: 
                                     object_size)
 
 
-class PartGetter:
+class PartGetter(LeanConnections):
     """Kept-alive connections (one per worker thread) for the parts of one download."""
 
     def __init__(self, transport: Transport, getter: Optional[str] = None) -> None:
-        self.t = transport
+        super().__init__(transport)
         self.getter = getter or getter_from_env()
-        try:
-            conns: Optional[SmallPutter] = SmallPutter(transport)
-        except (OSError, ValueError):   # a CA bundle Python's ssl cannot load (a directory...)
-            conns = None
-        self.conns = conns
+        conns = self.conns
         self.enabled = (conns is not None and conns.enabled and self.getter != "requests"
                         and os.name == "posix" and bandwidth.bucket_for(transport.ctl) is None)
         self.used = 0          # GETs settled here (tests and benchmarks look)
         self.lock = threading.Lock()
-
-    def close(self) -> None:
-        if self.conns is not None:
-            self.conns.close()
 
     def get(self, bucket: str, key: str, first: int, last: int, object_size: int,
             headers: Mapping[str, str], fd: int, filepath: str,

@@ -33,7 +33,7 @@ from . import status as st
 from .credentials.base import CredentialsError, invalidate
 from .part_head import PartHeads
 from .put_file import file_changed
-from .small_put import Headers, SmallPutter, read_reply_with_body
+from .small_put import Headers, LeanConnections, SmallPutter, read_reply_with_body
 from .transport import Transport, io_status
 
 CHUNK = 256 << 10          # stays in L2 between the pread, the CRC and the send
@@ -67,17 +67,13 @@ def sender_from_env() -> str:
     return value if value in SENDERS else "send"
 
 
-class PartPutter:
+class PartPutter(LeanConnections):
     """Kept-alive connections (one per worker thread) for the parts of one upload."""
 
     def __init__(self, transport: Transport, sender: Optional[str] = None) -> None:
-        self.t = transport
+        super().__init__(transport)
         self.sender = sender or sender_from_env()
-        try:
-            conns: Optional[SmallPutter] = SmallPutter(transport)
-        except (OSError, ValueError):   # a CA bundle Python's ssl cannot load (a directory...)
-            conns = None
-        self.conns = conns
+        conns = self.conns
         self.tls = conns is not None and conns.tls is not None
         self.enabled = (conns is not None and conns.enabled and self.sender != "requests" and sr.AVAILABLE
                         and not transport.ctl.enable_md5
@@ -86,10 +82,6 @@ class PartPutter:
         self.heads = PartHeads(transport)
         #: ``put_many`` can send parts in a row (plain HTTP with the one-call exchange)
         self.batches = self.enabled and not self.tls and self.sender == "send"
-
-    def close(self) -> None:
-        if self.conns is not None:
-            self.conns.close()
 
     def put(self, bucket: str, key: str, upload_id: str, part_number: int, fd: int,
             offset: int, size: int, headers: Mapping[str, str], filepath: str,

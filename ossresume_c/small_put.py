@@ -306,3 +306,21 @@ def _read_to_end(sock: socket.socket, buf: bytes) -> bytes:
         if total > MAX_BODY:
             raise ValueError("reply too long")
         parts.append(chunk)
+
+
+class LeanConnections:
+    """The base of a lean path over one transport (``part_put``, ``part_get``): its
+    kept-alive connections, or None when Python's ssl cannot load the CA bundle
+    (a directory...) and everything goes the regular way."""
+
+    def __init__(self, transport: "Transport") -> None:
+        self.t = transport
+        try:
+            conns: Optional[SmallPutter] = SmallPutter(transport)
+        except (OSError, ValueError):
+            conns = None
+        self.conns = conns
+
+    def close(self) -> None:
+        if self.conns is not None:
+            self.conns.close()
