@@ -4,8 +4,10 @@ measured one at a time, in one process, against the C sink of bench_wire.py.
 Rows, each the CPU (user + system of this process) per part, alternating over rounds:
 the C exchange alone (``Exchanger.run`` with ready heads), building the signed heads
 from the template, and the same with ``SmallPutter.signed_head`` (the way before),
-``PartPutter.put`` (head + exchange + settling), the engine with a no-op part, and a
-whole ``resumable_upload_file`` (no checkpoint, no interpreter start-up).
+``PartPutter.put`` (head + exchange + settling), the same parts sent in rows of
+``batch_limit`` parts per C call (``Exchanger.run_many``, ``PartPutter.put_many``, what
+the engine does with small parts), the engine with a no-op part, and a whole
+``resumable_upload_file`` (no checkpoint, no interpreter start-up).
 
     python benchmarks/profile_small_parts.py [--parts 3000] [--part-kib 100] [--threads 4] [--rounds 3]
 """
@@ -82,15 +84,33 @@ def main() -> None:
                 got = putter.put("bench", "object", upload_id, i + 1, fd, i * part, part, {}, str(src))
                 assert got is not None and got.status.is_ok()
 
+        row = part_put.batch_limit(part)
+
+        def exchange_rows() -> None:
+            for i in range(0, n, row):
+                k = min(row, n - i)
+                clean, last = exchanger.run_many(sock, [heads[j][0] for j in range(i, i + k)], fd,
+                                                 [(j * part, part) for j in range(i, i + k)], 30)
+                assert len(clean) == k and last is None
+
+        def put_rows() -> None:
+            for i in range(0, n, row):
+                k = min(row, n - i)
+                got = putter.put_many("bench", "object", upload_id, fd,
+                                      [(j + 1, j * part, part) for j in range(i, i + k)], {}, str(src))
+                assert got is not None and len(got) == k and all(g is not None and g.final for g in got)
+
         def upload(noop: bool) -> Callable[[], None]:
             def run() -> None:
-                real = part_put.PartPutter.put
+                real, real_many = part_put.PartPutter.put, part_put.PartPutter.put_many
                 if noop:
-                    part_put.PartPutter.put = lambda *a, **k: part_put.LeanPart(st.Status(200), True, '"x"', 0)
+                    ok = part_put.LeanPart(st.Status(200), True, '"x"', 0)
+                    part_put.PartPutter.put = lambda *a, **k: ok
+                    part_put.PartPutter.put_many = lambda self, b, k, u, fd, parts, *a: [ok] * len(parts)
                 try:
                     status = oss.resumable_upload_file(options, "bench", "object", str(src), clt_params=params)
                 finally:
-                    part_put.PartPutter.put = real
+                    part_put.PartPutter.put, part_put.PartPutter.put_many = real, real_many
                 assert status.is_ok(), status
             return run
 
@@ -99,6 +119,8 @@ def main() -> None:
             "signed head from the template (part_head)": template_heads,
             "signed head via SmallPutter.signed_head (before)": signed_heads,
             "PartPutter.put (head + exchange + settle)": put_loop,
+            f"C exchanges in rows of {row} (Exchanger.run_many, ready heads)": exchange_rows,
+            f"PartPutter.put_many, rows of {row} (heads + exchanges + settle)": put_rows,
             f"engine, no-op part ({args.threads} threads)": upload(True),
             f"resumable_upload_file ({args.threads} threads)": upload(False),
         }
