@@ -125,14 +125,17 @@ class PartPutter(LeanConnections):
         connection, in one C call (plain HTTP, ``part_exchange.run_many``), for as long
         as each ends in a clean 200.  Returns the outcomes of a prefix of ``parts``:
         every clean part, then the outcome of the first that was not (None: send that
-        one the regular way), or None when nothing was sent.  The caller goes on with
-        the parts after the prefix."""
+        one the regular way), or None when nothing was sent (also with temporary keys,
+        which could expire between signing a head and sending it).  The caller goes on
+        with the parts after the prefix."""
         conns = self.conns
         if not self.batches or conns is None or not parts:
             return None
         heads: List[bytes] = []
         host, port = "", None
         try:
+            if self.t.credentials_source().security_token:
+                return None   # temporary keys may expire while the row is out: sign each as it goes
             for number, _, size in parts:
                 built = self.heads.build(bucket, key, upload_id, number, headers, size)
                 if built is None or len(built[0]) >= CHUNK:
