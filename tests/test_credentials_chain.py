@@ -178,3 +178,46 @@ def test_options_in_use_can_be_pickled_and_copied():
     for clone in (pickle.loads(pickle.dumps(options)), copy.deepcopy(options)):
         assert clone.config.credentials().access_key_id == "a"
         assert bucket_for(clone.ctl) is not bucket_for(options.ctl)
+
+
+SOURCES = ("cli_profile", "ini_profile", "ossutil", "files", "roles", "sts", "ecs", "uri", "env")
+
+
+def test_explicit_keys_import_none_of_the_other_sources():
+    """The chain makes (and imports) a source only when it asks it: explicit keys
+    answer first, so an upload's start-up pays for none of the others."""
+    import os
+    import subprocess
+    import sys
+    probe = ("import sys, ossresume_c as oss\n"
+             "from ossresume_c.credentials import provider_for\n"
+             "o = oss.request_options_create(endpoint='http://127.0.0.1:9', access_key_id='a',"
+             " access_key_secret='b', region='cn-hangzhou')\n"
+             "assert provider_for(o.config)().access_key_id == 'a'\n"
+             f"print(' '.join(m for m in {SOURCES!r} if 'ossresume_c.credentials.' + m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))))
+    assert result.stdout.split() == []
+
+
+def test_a_deferred_source_is_made_once_and_answers_as_itself(home, monkeypatch):
+    from ossresume_c.credentials.chain import Deferred
+    made = []
+
+    class Source:
+        name = "a source"
+
+        def __call__(self):
+            return oss.auth.Credentials("k", "s")
+
+        def invalidate(self):
+            return True
+
+    def make():
+        made.append(1)
+        return Source()
+
+    lazy = Deferred(make)
+    assert made == []
+    assert lazy().access_key_id == "k" and lazy().access_key_id == "k" and lazy.name == "a source"
+    assert lazy.invalidate() is True and made == [1]

@@ -17,22 +17,15 @@ three profile files are read, in the same order.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
-from typing import List, Mapping, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence
 
 from ..auth import Credentials
 from .base import (CredentialsError, NoCredentialsError, Provider, SourceAbsent, env_flag, fixed,
                    invalidate)
-from .cli_profile import CliProfileProvider
-from .ecs import ENV_DISABLED as ENV_ECS_DISABLED
-from .ecs import EcsRamRoleProvider
-from .env import EnvironmentProvider
-from .ini_profile import CredentialsFileProvider
-from .ossutil import OssutilConfigProvider
-from .roles import OidcEnvironmentProvider
-from .uri import CredentialsUriProvider
 
 log = logging.getLogger("ossresume_c")
 
@@ -59,6 +52,46 @@ class Disabled:
 
     def __call__(self) -> Credentials:
         raise SourceAbsent(self.reason)
+
+
+class Deferred:
+    """A source made when the chain first asks it: its module is imported then.  With
+    explicit keys (the usual case) the chain never asks the other sources, and importing
+    them all (the profile files' parsers, the role and STS clients) costs ~20 ms of
+    every process's start-up."""
+
+    def __init__(self, make: Callable[[], Provider]) -> None:
+        self._make = make
+        self._made: Optional[Provider] = None
+        self._lock = threading.Lock()
+
+    @property
+    def source(self) -> Provider:
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._make()
+                made = self._made
+        return made
+
+    @property
+    def name(self) -> str:
+        return _name(self.source)
+
+    def invalidate(self) -> bool:
+        return invalidate(self.source)
+
+    def __call__(self) -> Credentials:
+        return self.source()
+
+
+def deferred(module: str, cls: str, *args: Any, **kwargs: Any) -> Deferred:
+    """``Deferred`` for ``cls(*args, **kwargs)`` of this package's ``module``."""
+    def make() -> Provider:
+        found = importlib.import_module(f"{__package__}.{module}")
+        return getattr(found, cls)(*args, **kwargs)  # type: ignore[no-any-return]
+    return Deferred(make)
 
 
 class CredentialsChain:
@@ -110,15 +143,20 @@ def default_chain(profile: Optional[str] = None, explicit: Optional[ExplicitProv
                   env: Optional[Mapping[str, str]] = None) -> CredentialsChain:
     env = os.environ if env is None else env
     explicit = explicit or ExplicitProvider(None, None)
-    files: List[Provider] = [CliProfileProvider(profile, env=env),
-                             CredentialsFileProvider(profile, env=env),
-                             OssutilConfigProvider(profile, env=env)]
+    files: List[Provider] = [deferred("cli_profile", "CliProfileProvider", profile, env=env),
+                             deferred("ini_profile", "CredentialsFileProvider", profile, env=env),
+                             deferred("ossutil", "OssutilConfigProvider", profile, env=env)]
     if profile:
         return CredentialsChain([explicit, *files])
-    ecs: Provider
-    if env_flag(ENV_ECS_DISABLED, env):
-        ecs = Disabled(EcsRamRoleProvider.name, f"{ENV_ECS_DISABLED}=true")
-    else:
-        ecs = EcsRamRoleProvider(env=env)
-    return CredentialsChain([explicit, EnvironmentProvider(env), OidcEnvironmentProvider(env),
-                             *files, ecs, CredentialsUriProvider(env=env)])
+    return CredentialsChain([explicit, deferred("env", "EnvironmentProvider", env),
+                             deferred("roles", "OidcEnvironmentProvider", env),
+                             *files, Deferred(lambda: _ecs(env)),
+                             deferred("uri", "CredentialsUriProvider", env=env)])
+
+
+def _ecs(env: Mapping[str, str]) -> Provider:
+    """The ECS RAM role, or a stand-in saying why it is not asked."""
+    from .ecs import ENV_DISABLED, EcsRamRoleProvider
+    if env_flag(ENV_DISABLED, env):
+        return Disabled(EcsRamRoleProvider.name, f"{ENV_DISABLED}=true")
+    return EcsRamRoleProvider(env=env)
