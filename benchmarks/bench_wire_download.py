@@ -15,7 +15,8 @@ dropped (``sync`` + ``echo 1 > /proc/sys/vm/drop_caches``, when running as root;
 ``--no-drop`` leaves that out).  Rows alternate in order from round to round.  Every
 run is printed (wall MiB/s and the child's own CPU, user + system from wait4, per
 GiB), then the medians and each client's ratio to the C reader of its target and
-protocol.  ``--baseline TREE`` adds rows for another checkout of ossresume_c (e.g.
+protocol, for the whole process and for the download call alone (the child times
+``resumable_download_file`` itself: interpreter start, imports and options left out).  ``--baseline TREE`` adds rows for another checkout of ossresume_c (e.g.
 ``git archive main ossresume_c | tar -x -C /tmp/base`` plus the built
 ``_native.abi3.so``), for a same-run A/B; ``--requests-gets`` adds rows of this tree
 with every part GET sent through requests (``OSSRESUME_PART_GETTER=requests``).
@@ -32,13 +33,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, table  # noqa: E402
-from bench_wire import WIRE, measure, self_signed, start_sink  # noqa: E402
+from bench_wire import WIRE, measure_call, self_signed, start_sink  # noqa: E402
 
 CHILD = """
 import sys, ossresume_c as oss
@@ -48,7 +48,15 @@ options = oss.request_options_create(endpoint=endpoint, access_key_id='bench',
                                      verify=verify if verify != '-' else True)
 params = oss.create_resumable_clt_params(part_size=int(part), thread_num=int(threads),
                                          enable_checkpoint=False)
+import os, resource, time
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+wall0, cpu0 = time.perf_counter(), cpu()
 status = oss.resumable_download_file(options, 'bench', 'object', path, clt_params=params)
+if os.environ.get('OSSRESUME_BENCH_CALL_FILE'):
+    with open(os.environ['OSSRESUME_BENCH_CALL_FILE'], 'w') as fh:
+        fh.write(f'{time.perf_counter() - wall0} {cpu() - cpu0}')
 sys.exit(0 if status.is_ok() else f'get: {status}')
 """
 
@@ -150,7 +158,7 @@ def main() -> None:
                            env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                            check=True)
         dropped = not args.no_drop
-        runs: Dict[str, List[Tuple[float, float]]] = {r[0]: [] for r in rows}
+        runs: Dict[str, List[Tuple[float, float, float, float]]] = {r[0]: [] for r in rows}
         print(f"{args.size_mib} MiB, {part / (1 << 20):g} MiB parts, {args.threads} threads, "
               f"{args.rounds} alternating rounds; targets: "
               + ", ".join(f"{t} ({_kind(t)})" for t in targets))
@@ -166,28 +174,31 @@ def main() -> None:
                     env["PYTHONPATH"] = tree
                 env.update(extra)
                 try:
-                    wall, cpu = measure([c.replace("{out}", str(out)) for c in cmd], env)
+                    wall, cpu, call_wall, call_cpu = measure_call(
+                        [c.replace("{out}", str(out)) for c in cmd], env, work)
                 finally:
                     if out.exists():
                         out.unlink()
-                runs[name].append((wall, cpu))
+                runs[name].append((wall, cpu, call_wall, call_cpu))
                 print(f"{r + 1} | {name} | {wall:.2f} | {size / (1 << 20) / wall:.0f} | "
                       f"{cpu / gib:.2f} | {os.getloadavg()[0]:.1f}", flush=True)
         print(f"\npage cache dropped before every run: {'yes' if dropped else 'no'}; "
               f"load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} CPUs\n")
-        medians = {name: (statistics.median(size / (1 << 20) / w for w, _ in res),
-                          statistics.median(c / gib for _, c in res))
+        medians = {name: (statistics.median(size / (1 << 20) / w for w, _, _, _ in res),
+                          statistics.median(c / gib for _, c, _, _ in res),
+                          statistics.median(size / (1 << 20) / w for _, _, w, _ in res))
                    for name, res in runs.items()}
         lines = []
         for name, target, proto, _cmd, _tree, _extra in rows:
             ref = f"C reader ({proto}, {_kind(target)})"
-            mbs, cpu = medians[name]
+            mbs, cpu, call_mbs = medians[name]
             ratio = (f"{mbs / medians[ref][0]:.2f}x" if ref in medians else "-")
+            call_ratio = (f"{call_mbs / medians[ref][2]:.2f}x" if ref in medians else "-")
             cpu_ratio = (f"{cpu / medians[ref][1]:.2f}x" if ref in medians else "-")
-            lines.append([name, f"{mbs:.0f}", f"{cpu:.2f}", ratio, cpu_ratio])
+            lines.append([name, f"{mbs:.0f}", f"{cpu:.2f}", ratio, cpu_ratio, f"{call_mbs:.0f}", call_ratio])
         print(table(lines, ["client", "MiB/s", "CPU s/GiB", "MiB/s vs C reader",
-                            "CPU vs C reader"]))
+                            "CPU vs C reader", "MiB/s in the call", "the call vs C reader"]))
         print("target: ossresume_c >= 0.7x the C reader's MiB/s (issue 17)")
     finally:
         for proc in procs:
