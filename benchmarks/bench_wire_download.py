@@ -38,27 +38,7 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import REPO, table  # noqa: E402
-from bench_wire import WIRE, measure_call, self_signed, start_sink  # noqa: E402
-
-CHILD = """
-import sys, ossresume_c as oss
-endpoint, path, part, threads, verify = sys.argv[1:6]
-options = oss.request_options_create(endpoint=endpoint, access_key_id='bench',
-                                     access_key_secret='bench', region='cn-hangzhou',
-                                     verify=verify if verify != '-' else True)
-params = oss.create_resumable_clt_params(part_size=int(part), thread_num=int(threads),
-                                         enable_checkpoint=False)
-import os, resource, time
-def cpu():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-wall0, cpu0 = time.perf_counter(), cpu()
-status = oss.resumable_download_file(options, 'bench', 'object', path, clt_params=params)
-if os.environ.get('OSSRESUME_BENCH_CALL_FILE'):
-    with open(os.environ['OSSRESUME_BENCH_CALL_FILE'], 'w') as fh:
-        fh.write(f'{time.perf_counter() - wall0} {cpu() - cpu0}')
-sys.exit(0 if status.is_ok() else f'get: {status}')
-"""
+from bench_wire import OSSRESUME, WIRE, measure_call, self_signed, start_sink  # noqa: E402
 
 
 def build(work: Path, tls: bool) -> Dict[str, Path]:
@@ -147,7 +127,7 @@ def main() -> None:
                               str(args.threads), "1", *(["tls"] if proto == "HTTPS" else [])], None, {}))
                 for label, tree, extra in trees:
                     rows.append((f"{label} ({tag})", target, proto,
-                                 [sys.executable, "-c", CHILD, endpoint, "{out}", str(part),
+                                 [sys.executable, "-c", OSSRESUME, "get", endpoint, "{out}", str(part),
                                   str(args.threads), verify], tree, extra))
         rows = [r for r in rows if args.only in r[0]]
         # As installed from a wheel (pip compiles the modules at install): compiled modules
